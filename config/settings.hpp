@@ -1,0 +1,106 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace skyiq::config {
+
+/// Immutable gateway settings, read once at start-up. Sources, later wins:
+/// built-in defaults, the INI file, `SKYIQ_*` environment variables and
+/// `--set key=value` arguments.
+struct settings {
+  /// Listen address; port 0 binds a free port.
+  std::string http_host = "127.0.0.1";
+  std::uint16_t http_port = 8080;
+  /// The URL Twilio calls, used in signatures and in configured webhooks.
+  std::string http_public_base_url = "http://127.0.0.1:8080";
+  /// Worker threads of the HTTP server; one keep-alive connection each.
+  std::size_t http_threads = 64;
+  /// Pending connections queued beyond the busy threads.
+  std::size_t http_max_queued = 256;
+  /// Largest accepted request body of JSON routes, in bytes.
+  std::size_t http_max_body_bytes = 64 * 1024;
+  /// Largest accepted webhook body, in bytes.
+  std::size_t http_max_webhook_bytes = 64 * 1024;
+  /// Time a keep-alive connection may stay idle, and a read may take.
+  std::chrono::milliseconds http_idle_timeout{15000};
+  /// Requests served on one keep-alive connection before it is closed.
+  std::size_t http_max_keep_alive_requests = 1000;
+  /// Time an HTTP thread waits for an actor's answer.
+  std::chrono::milliseconds http_request_timeout{14000};
+
+  /// `sqlite:PATH` or a PostgreSQL URL or key=value connection string.
+  std::string storage_url = "sqlite:var/gateway.db";
+  /// Connections kept open for dashboard reads and writes.
+  std::size_t storage_pool_size = 4;
+  /// Largest number of call records committed in one transaction.
+  std::size_t storage_max_batch = 256;
+  /// Time one storage operation may take before the caller gives up.
+  std::chrono::milliseconds storage_timeout{5000};
+
+  /// File holding the 256-bit master key as 64 hex characters.
+  std::string security_master_key_file = "var/master.key";
+  std::chrono::seconds security_session_ttl{24 * 3600};
+  /// Argon2id cost; the defaults are OWASP's minimum (19 MiB, 2, 1).
+  std::uint32_t security_argon2_memory_kib = 19456;
+  std::uint32_t security_argon2_iterations = 2;
+  std::uint32_t security_argon2_parallelism = 1;
+
+  std::string twilio_api_base_url = "https://api.twilio.com";
+  std::optional<std::string> twilio_voice_fallback_url;
+  /// Total time of one Twilio REST request, and its connect phase.
+  std::chrono::milliseconds twilio_timeout{10000};
+  std::chrono::milliseconds twilio_connect_timeout{3000};
+  /// Retries of a Twilio request answered 429 or 5xx.
+  int twilio_max_retries = 3;
+  /// First backoff delay; doubled on every retry.
+  std::chrono::milliseconds twilio_retry_backoff{200};
+  /// Extra CA bundle for a private Twilio endpoint; empty for none.
+  std::string twilio_ca_file;
+
+  /// Region for phone numbers typed without `+`.
+  std::string phone_default_region = "US";
+
+  /// Time an account actor stays alive without messages.
+  std::chrono::milliseconds actors_idle_timeout{600000};
+  /// Detached worker threads for blocking storage and Twilio calls.
+  std::size_t actors_io_workers = 8;
+
+  std::string log_level = "information";
+
+  std::string cluster_node_name;
+  std::string cluster_listen;
+  std::vector<std::string> cluster_peers;
+};
+
+/// Error raised for an invalid configuration key or value; its message
+/// names the key, the value and what is accepted.
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Loads settings from an optional INI file (a missing default file is not
+/// an error, a missing named file is), the environment and overrides.
+/// Throws config_error.
+settings load_settings(const std::optional<std::string>& ini_file,
+                       bool ini_file_required,
+                       const std::map<std::string, std::string>& environment,
+                       const std::vector<std::string>& overrides);
+
+/// Maps a key such as `http.public_base_url` to `SKYIQ_HTTP_PUBLIC_BASE_URL`.
+std::string environment_name(const std::string& key);
+
+/// Parses `250ms`, `10s`, `5m`, `24h` or a bare number of seconds.
+/// Throws config_error naming `key`.
+std::chrono::milliseconds parse_duration(const std::string& key,
+                                         const std::string& text);
+
+/// Returns every known configuration key.
+std::vector<std::string> known_keys();
+
+} // namespace skyiq::config
