@@ -47,6 +47,16 @@ std::string url_part(CURLU* url, CURLUPart part) {
   return result;
 }
 
+// Hides user info ("https://user:password@host") in error messages.
+std::string redacted(const std::string& url) {
+  const auto authority = url.find("://");
+  const auto at = url.find('@');
+  if (authority == std::string::npos || at == std::string::npos) {
+    return url;
+  }
+  return url.substr(0, authority + 3) + "***" + url.substr(at);
+}
+
 // Returns scheme://host[:port][/path] without a trailing '/'.
 caf::expected<std::string> validate_base_url(const std::string& base_url) {
   const std::string hint = " Set twilio.api_base_url to a URL such as "
@@ -56,14 +66,14 @@ caf::expected<std::string> validate_base_url(const std::string& base_url) {
   if (!url || curl_url_set(url.get(), CURLUPART_URL, base_url.c_str(), 0)
                 != CURLUE_OK) {
     return make_error(errc::invalid_request, "Twilio API base URL '"
-                                               + base_url
+                                               + redacted(base_url)
                                                + "' is not a URL." + hint);
   }
   const auto scheme = url_part(url.get(), CURLUPART_SCHEME);
   const auto host = url_part(url.get(), CURLUPART_HOST);
   if (scheme != "https" && !(scheme == "http" && is_loopback(host))) {
     return make_error(errc::invalid_request,
-                      "Twilio API base URL '" + base_url
+                      "Twilio API base URL '" + redacted(base_url)
                         + "' must use https (plain http is accepted only "
                           "for 127.0.0.1, localhost or [::1])."
                         + hint);
@@ -273,14 +283,27 @@ caf::error timeout_error(const http_request& request,
 }
 
 caf::error unavailable_error(const http_request& request, int attempts,
-                             const std::string& failure) {
+                             const std::string& failure,
+                             const std::string& hint) {
   return make_error(errc::twilio_unavailable,
                     "Twilio request " + request.method + " "
                       + request.target + " failed after "
                       + std::to_string(attempts) + " attempt"
-                      + (attempts == 1 ? "" : "s") + ": " + failure
-                      + ". Try again later.");
+                      + (attempts == 1 ? "" : "s") + ": " + failure + ". "
+                      + hint);
 }
+
+void log_failure(const http_request& request, int attempts,
+                 const std::string& failure) {
+  logger().error("twilio-request-failed method=" + request.method
+                 + " target=" + request.target + " attempts="
+                 + std::to_string(attempts) + " failure=\"" + failure
+                 + "\"");
+}
+
+constexpr const char* retry_hint = "Try again later.";
+constexpr const char* setup_hint =
+  "Check twilio.api_base_url and, for a private CA, twilio.ca_file.";
 
 } // namespace
 
@@ -293,46 +316,48 @@ caf::expected<http_response> transport::perform(const credentials& creds,
       return timeout_error(request, options_);
     }
     auto result = attempt(creds, request, budget);
-    const auto twilio_code = result.code == CURLE_OK
-                               ? parse_error_body(result.body).code
-                               : 0;
-    if (options_.on_error && (result.code != CURLE_OK || result.status >= 400)) {
-      options_.on_error(static_cast<int>(result.status), twilio_code);
+    const bool answered = result.code == CURLE_OK;
+    if (options_.on_error && (!answered || result.status >= 400)) {
+      const auto code = answered ? parse_error_body(result.body).code : 0;
+      options_.on_error(static_cast<int>(result.status), code);
     }
-    if (result.code == CURLE_OK && !is_retryable_status(result.status)) {
+    if (answered && !is_retryable_status(result.status)) {
       return http_response{result.status, std::move(result.body)};
     }
 
     const auto failure = describe_failure(result.status, result.code,
                                           result.failure, result.body);
+    const int attempts = retry + 1;
     const bool timed_out = result.code == CURLE_OPERATION_TIMEDOUT;
     // A timeout with budget left was the connect phase, worth a retry.
     if (timed_out && remaining_until(deadline) < milliseconds{10}) {
+      log_failure(request, attempts, failure);
       return timeout_error(request, options_);
     }
-    const bool retryable = result.code == CURLE_OK || timed_out
-                           || is_retryable_transport(result.code);
-    if (!retryable || retry >= options_.max_retries) {
-      logger().error("twilio-request-failed method=" + request.method
-                     + " target=" + request.target + " attempts="
-                     + std::to_string(retry + 1) + " failure=\"" + failure
-                     + "\"");
+    if (!answered && !timed_out && !is_retryable_transport(result.code)) {
+      log_failure(request, attempts, failure);
+      return unavailable_error(request, attempts, failure, setup_hint);
+    }
+    if (retry >= options_.max_retries) {
+      log_failure(request, attempts, failure);
       if (timed_out) {
         return timeout_error(request, options_);
       }
-      return unavailable_error(request, retry + 1, failure);
+      return unavailable_error(request, attempts, failure, retry_hint);
     }
 
     const auto wait = backoff(options_, retry, result.retry_after);
     if (wait >= remaining_until(deadline)) {
-      return unavailable_error(request, retry + 1,
+      log_failure(request, attempts, failure);
+      return unavailable_error(request, attempts,
                                failure + ", and the next retry (in "
                                  + std::to_string(wait.count())
-                                 + " ms) would pass twilio.timeout");
+                                 + " ms) would pass twilio.timeout",
+                               retry_hint);
     }
     logger().warning("twilio-request-retry method=" + request.method
                      + " target=" + request.target + " attempt="
-                     + std::to_string(retry + 1) + " wait_ms="
+                     + std::to_string(attempts) + " wait_ms="
                      + std::to_string(wait.count()) + " failure=\""
                      + failure + "\"");
     std::this_thread::sleep_for(wait);
