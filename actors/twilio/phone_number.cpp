@@ -20,12 +20,12 @@ using i18n::phonenumbers::PhoneNumberUtil;
 constexpr std::size_t max_input_length = 40;
 
 constexpr const char* e164_hint =
-  " Give it in E.164 form, such as +14155550123.";
+    " Give it in E.164 form, such as +14155550123.";
 
 caf::error invalid(const std::string& input, const std::string& reason) {
   return make_error(errc::invalid_phone_number,
-                    "'" + input + "' is not a possible phone number ("
-                      + reason + ")." + e164_hint);
+                    "'" + input + "' is not a possible phone number (" +
+                        reason + ")." + e164_hint);
 }
 
 // Letters would be read as a vanity number (1-800-FLOWERS) and other
@@ -33,22 +33,22 @@ caf::error invalid(const std::string& input, const std::string& reason) {
 // people type are accepted.
 bool has_only_number_characters(const std::string& input) {
   return std::all_of(input.begin(), input.end(), [](unsigned char c) {
-    return std::isdigit(c) != 0 || c == '+' || c == ' ' || c == '-'
-           || c == '.' || c == '(' || c == ')' || c == '/';
+    return std::isdigit(c) != 0 || c == '+' || c == ' ' || c == '-' ||
+           c == '.' || c == '(' || c == ')' || c == '/';
   });
 }
 
 std::string describe_parse_error(PhoneNumberUtil::ErrorType error) {
   switch (error) {
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
-      return "unknown country code";
-    case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
-    case PhoneNumberUtil::TOO_SHORT_NSN:
-      return "too short";
-    case PhoneNumberUtil::TOO_LONG_NSN:
-      return "too long";
-    default:
-      return "not a number";
+  case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
+    return "unknown country code";
+  case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
+  case PhoneNumberUtil::TOO_SHORT_NSN:
+    return "too short";
+  case PhoneNumberUtil::TOO_LONG_NSN:
+    return "too long";
+  default:
+    return "not a number";
   }
 }
 
@@ -56,18 +56,18 @@ std::string describe_parse_error(PhoneNumberUtil::ErrorType error) {
 std::string impossibility(const PhoneNumberUtil& util,
                           const PhoneNumber& number) {
   switch (util.IsPossibleNumberWithReason(number)) {
-    case PhoneNumberUtil::IS_POSSIBLE:
-      return "";
-    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
-      return "a local number without its area code";
-    case PhoneNumberUtil::INVALID_COUNTRY_CODE:
-      return "unknown country code";
-    case PhoneNumberUtil::TOO_SHORT:
-      return "too short";
-    case PhoneNumberUtil::TOO_LONG:
-      return "too long";
-    case PhoneNumberUtil::INVALID_LENGTH:
-      return "wrong length for its country";
+  case PhoneNumberUtil::IS_POSSIBLE:
+    return "";
+  case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
+    return "a local number without its area code";
+  case PhoneNumberUtil::INVALID_COUNTRY_CODE:
+    return "unknown country code";
+  case PhoneNumberUtil::TOO_SHORT:
+    return "too short";
+  case PhoneNumberUtil::TOO_LONG:
+    return "too long";
+  case PhoneNumberUtil::INVALID_LENGTH:
+    return "wrong length for its country";
   }
   return "not a number";
 }
@@ -87,10 +87,9 @@ caf::expected<std::string> normalize_e164(const std::string& input,
                                           const std::string& default_region) {
   if (input.size() > max_input_length) {
     return make_error(errc::invalid_phone_number,
-                      "phone number of " + std::to_string(input.size())
-                        + " characters is too long (at most "
-                        + std::to_string(max_input_length) + ")."
-                        + e164_hint);
+                      "phone number of " + std::to_string(input.size()) +
+                          " characters is too long (at most " +
+                          std::to_string(max_input_length) + ")." + e164_hint);
   }
   const auto text = trimmed(input);
   if (text.empty()) {
@@ -108,10 +107,10 @@ caf::expected<std::string> normalize_e164(const std::string& input,
   const auto& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   const auto parsed = util.Parse(text, region, &number);
-  if (parsed == PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR
-      && text.front() != '+') {
-    return invalid(input, "no country code, and the default region '"
-                            + default_region + "' is unknown");
+  if (parsed == PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR &&
+      text.front() != '+') {
+    return invalid(input, "no country code, and the default region '" +
+                              default_region + "' is unknown");
   }
   if (parsed != PhoneNumberUtil::NO_PARSING_ERROR) {
     return invalid(input, describe_parse_error(parsed));
@@ -129,13 +128,12 @@ caf::expected<std::string> normalize_e164(const std::string& input,
 }
 
 bool is_e164(const std::string& value) {
-  if (value.size() < 8 || value.size() > 16 || value[0] != '+'
-      || value[1] < '1' || value[1] > '9') {
+  if (value.size() < 8 || value.size() > 16 || value[0] != '+' ||
+      value[1] < '1' || value[1] > '9') {
     return false;
   }
-  return std::all_of(value.begin() + 1, value.end(), [](unsigned char c) {
-    return std::isdigit(c) != 0;
-  });
+  return std::all_of(value.begin() + 1, value.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 } // namespace skyiq::twilio

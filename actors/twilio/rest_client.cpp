@@ -24,10 +24,9 @@ constexpr int max_pages = 100;
 
 // Checks a Twilio SID: two letters and 32 hex digits.
 bool is_sid(const std::string& value, const char* prefix) {
-  return value.size() == 34 && value.compare(0, 2, prefix) == 0
-         && std::all_of(value.begin() + 2, value.end(), [](unsigned char c) {
-              return std::isxdigit(c) != 0;
-            });
+  return value.size() == 34 && value.compare(0, 2, prefix) == 0 &&
+         std::all_of(value.begin() + 2, value.end(),
+                     [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
 
 // Shows at most 40 characters of a value that failed a format check.
@@ -38,14 +37,14 @@ std::string quoted(const std::string& value) {
 caf::expected<void> check_credentials(const credentials& creds) {
   if (!is_sid(creds.account_sid, "AC")) {
     return make_error(errc::invalid_account_sid,
-                      "Account SID " + quoted(creds.account_sid)
-                        + " is invalid: it must be AC followed by 32 hex "
+                      "Account SID " + quoted(creds.account_sid) +
+                          " is invalid: it must be AC followed by 32 hex "
                           "digits, as shown in the Twilio Console.");
   }
   if (creds.auth_token.empty()) {
     return make_error(errc::invalid_twilio_credentials,
-                      "the auth token of Twilio account " + creds.account_sid
-                        + " is empty: copy it from the Twilio Console.");
+                      "the auth token of Twilio account " + creds.account_sid +
+                          " is empty: copy it from the Twilio Console.");
   }
   return {};
 }
@@ -54,20 +53,19 @@ caf::error rejected_credentials(const credentials& creds,
                                 const http_response& response) {
   const auto error = detail::parse_error_body(response.body);
   return make_error(errc::invalid_twilio_credentials,
-                    "Twilio rejected the credentials of account "
-                      + creds.account_sid + " ("
-                      + detail::describe_status(response.status, error)
-                      + "). Check the Account SID and auth token in the "
+                    "Twilio rejected the credentials of account " +
+                        creds.account_sid + " (" +
+                        detail::describe_status(response.status, error) +
+                        "). Check the Account SID and auth token in the "
                         "Twilio Console.");
 }
 
 caf::error unexpected_status(const http_request& request,
                              const http_response& response) {
   const auto error = detail::parse_error_body(response.body);
-  std::string message = "Twilio answered " + request.method + " "
-                        + request.target + " with "
-                        + detail::describe_status(response.status, error)
-                        + ".";
+  std::string message = "Twilio answered " + request.method + " " +
+                        request.target + " with " +
+                        detail::describe_status(response.status, error) + ".";
   if (!error.more_info.empty()) {
     message += " See " + error.more_info + ".";
   }
@@ -88,10 +86,10 @@ std::string numbers_path(const std::string& account_sid) {
 
 form_params webhook_form(const webhook_config& config) {
   form_params form = {
-    {"VoiceUrl", config.voice_url},
-    {"VoiceMethod", "POST"},
-    {"StatusCallback", config.status_callback},
-    {"StatusCallbackMethod", "POST"},
+      {"VoiceUrl", config.voice_url},
+      {"VoiceMethod", "POST"},
+      {"StatusCallback", config.status_callback},
+      {"StatusCallbackMethod", "POST"},
   };
   if (config.voice_fallback_url) {
     form.emplace_back("VoiceFallbackUrl", *config.voice_fallback_url);
@@ -114,8 +112,7 @@ caf::expected<rest_client> rest_client::make(rest_options options) {
 }
 
 rest_client::rest_client(std::unique_ptr<detail::transport> transport)
-  : transport_(std::move(transport)) {
-}
+    : transport_(std::move(transport)) {}
 
 rest_client::rest_client(rest_client&&) noexcept = default;
 rest_client& rest_client::operator=(rest_client&&) noexcept = default;
@@ -149,9 +146,8 @@ caf::expected<void> rest_client::check_account(const credentials& creds) {
   }
   if (*status != "active") {
     return make_error(errc::twilio_account_inactive,
-                      "Twilio account " + creds.account_sid + " is "
-                        + *status
-                        + ", not active: reactivate it in the Twilio "
+                      "Twilio account " + creds.account_sid + " is " + *status +
+                          ", not active: reactivate it in the Twilio "
                           "Console or connect an active account.");
   }
   return {};
@@ -165,8 +161,8 @@ rest_client::find_numbers(const credentials& creds,
   }
   if (e164 && !is_e164(*e164)) {
     return make_error(errc::invalid_phone_number,
-                      "phone number " + quoted(*e164)
-                        + " is not in E.164 form, such as +14155550123.");
+                      "phone number " + quoted(*e164) +
+                          " is not in E.164 form, such as +14155550123.");
   }
   const auto list_path = numbers_path(creds.account_sid) + ".json";
   std::string target = list_path;
@@ -199,15 +195,15 @@ rest_client::find_numbers(const credentials& creds,
     // Basic auth goes only to this account's list on the same host.
     if (parsed->next_page_uri.rfind(list_path, 0) != 0) {
       return make_error(errc::twilio_unavailable,
-                        "Twilio returned a next_page_uri outside "
-                          + list_path + "; the page was not followed.");
+                        "Twilio returned a next_page_uri outside " + list_path +
+                            "; the page was not followed.");
     }
     target = parsed->next_page_uri;
   }
   return make_error(errc::twilio_unavailable,
-                    "Twilio account " + creds.account_sid + " lists more "
-                      + "than " + std::to_string(max_pages)
-                      + " pages of incoming numbers; the list was not "
+                    "Twilio account " + creds.account_sid + " lists more " +
+                        "than " + std::to_string(max_pages) +
+                        " pages of incoming numbers; the list was not "
                         "completed.");
 }
 
@@ -220,20 +216,19 @@ rest_client::configure_number(const credentials& creds,
   }
   if (!is_sid(number_sid, "PN")) {
     return make_error(errc::invalid_request,
-                      "phone number SID " + quoted(number_sid)
-                        + " is invalid: it must be PN followed by 32 hex "
+                      "phone number SID " + quoted(number_sid) +
+                          " is invalid: it must be PN followed by 32 hex "
                           "digits.");
   }
   if (config.voice_url.empty() || config.status_callback.empty()) {
     return make_error(errc::invalid_request,
-                      "the voice URL and status callback of "
-                        + number_sid + " must not be empty: check "
-                        + "http.public_base_url.");
+                      "the voice URL and status callback of " + number_sid +
+                          " must not be empty: check " +
+                          "http.public_base_url.");
   }
-  const http_request request{"POST",
-                             numbers_path(creds.account_sid) + "/"
-                               + number_sid + ".json",
-                             form_encode(webhook_form(config))};
+  const http_request request{
+      "POST", numbers_path(creds.account_sid) + "/" + number_sid + ".json",
+      form_encode(webhook_form(config))};
   auto response = transport_->perform(creds, request);
   if (!response) {
     return std::move(response.error());
@@ -243,9 +238,9 @@ rest_client::configure_number(const credentials& creds,
   }
   if (response->status == 404) {
     return make_error(errc::number_not_in_twilio_account,
-                      "phone number " + number_sid
-                        + " is not in Twilio account " + creds.account_sid
-                        + ": pick one of the account's numbers.");
+                      "phone number " + number_sid +
+                          " is not in Twilio account " + creds.account_sid +
+                          ": pick one of the account's numbers.");
   }
   if (!is_success(*response)) {
     return unexpected_status(request, *response);

@@ -111,9 +111,9 @@ public:
   /// Points the number's voice webhook and status callback at `config`
   /// and returns the updated resource. An unknown number SID is
   /// `errc::number_not_in_twilio_account`.
-  caf::expected<incoming_number>
-  configure_number(const credentials& creds, const std::string& number_sid,
-                   const webhook_config& config);
+  caf::expected<incoming_number> configure_number(const credentials& creds,
+                                                  const std::string& number_sid,
+                                                  const webhook_config& config);
 
 private:
   explicit rest_client(std::unique_ptr<detail::transport> transport);

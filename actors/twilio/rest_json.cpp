@@ -12,8 +12,8 @@ using json = nlohmann::json;
 
 caf::error malformed(const std::string& what, const std::string& detail) {
   return make_error(errc::twilio_unavailable,
-                    "Twilio returned a malformed " + what + " (" + detail
-                      + "). Try again later, and check twilio.api_base_url "
+                    "Twilio returned a malformed " + what + " (" + detail +
+                        "). Try again later, and check twilio.api_base_url "
                         "if it persists.");
 }
 
@@ -50,14 +50,14 @@ caf::expected<incoming_number> read_number(const json& object) {
   }
   incoming_number number;
   const std::pair<const char*, std::string*> fields[] = {
-    {"sid", &number.sid},
-    {"account_sid", &number.account_sid},
-    {"phone_number", &number.phone_number},
-    {"friendly_name", &number.friendly_name},
-    {"voice_url", &number.voice_url},
-    {"voice_application_sid", &number.voice_application_sid},
-    {"trunk_sid", &number.trunk_sid},
-    {"status_callback", &number.status_callback},
+      {"sid", &number.sid},
+      {"account_sid", &number.account_sid},
+      {"phone_number", &number.phone_number},
+      {"friendly_name", &number.friendly_name},
+      {"voice_url", &number.voice_url},
+      {"voice_application_sid", &number.voice_application_sid},
+      {"trunk_sid", &number.trunk_sid},
+      {"status_callback", &number.status_callback},
   };
   for (const auto& [name, target] : fields) {
     if (!read_string(object, name, *target)) {

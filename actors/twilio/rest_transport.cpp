@@ -63,28 +63,28 @@ caf::expected<std::string> validate_base_url(const std::string& base_url) {
                            "https://api.twilio.com.";
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(),
                                                           curl_url_cleanup);
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, base_url.c_str(), 0)
-                != CURLUE_OK) {
-    return make_error(errc::invalid_request, "Twilio API base URL '"
-                                               + redacted(base_url)
-                                               + "' is not a URL." + hint);
+  if (!url || curl_url_set(url.get(), CURLUPART_URL, base_url.c_str(), 0) !=
+                  CURLUE_OK) {
+    return make_error(errc::invalid_request, "Twilio API base URL '" +
+                                                 redacted(base_url) +
+                                                 "' is not a URL." + hint);
   }
   const auto scheme = url_part(url.get(), CURLUPART_SCHEME);
   const auto host = url_part(url.get(), CURLUPART_HOST);
   if (scheme != "https" && !(scheme == "http" && is_loopback(host))) {
     return make_error(errc::invalid_request,
-                      "Twilio API base URL '" + redacted(base_url)
-                        + "' must use https (plain http is accepted only "
-                          "for 127.0.0.1, localhost or [::1])."
-                        + hint);
+                      "Twilio API base URL '" + redacted(base_url) +
+                          "' must use https (plain http is accepted only "
+                          "for 127.0.0.1, localhost or [::1])." +
+                          hint);
   }
-  if (!url_part(url.get(), CURLUPART_USER).empty()
-      || !url_part(url.get(), CURLUPART_QUERY).empty()
-      || !url_part(url.get(), CURLUPART_FRAGMENT).empty()) {
+  if (!url_part(url.get(), CURLUPART_USER).empty() ||
+      !url_part(url.get(), CURLUPART_QUERY).empty() ||
+      !url_part(url.get(), CURLUPART_FRAGMENT).empty()) {
     return make_error(errc::invalid_request,
                       "Twilio API base URL must not contain user info, a "
-                      "query or a fragment."
-                        + hint);
+                      "query or a fragment." +
+                          hint);
   }
   auto normalized = base_url;
   while (!normalized.empty() && normalized.back() == '/') {
@@ -111,14 +111,14 @@ size_t collect_body(char* data, size_t size, size_t count, void* user) {
 // Reads Retry-After in delta-seconds form; an HTTP date is ignored.
 std::optional<std::chrono::seconds> retry_after(CURL* handle) {
   curl_header* header = nullptr;
-  if (curl_easy_header(handle, "Retry-After", 0, CURLH_HEADER, -1, &header)
-        != CURLHE_OK
-      || header == nullptr) {
+  if (curl_easy_header(handle, "Retry-After", 0, CURLH_HEADER, -1, &header) !=
+          CURLHE_OK ||
+      header == nullptr) {
     return std::nullopt;
   }
   const std::string value = header->value;
-  if (value.empty() || value.size() > 9
-      || !std::all_of(value.begin(), value.end(), ::isdigit)) {
+  if (value.empty() || value.size() > 9 ||
+      !std::all_of(value.begin(), value.end(), ::isdigit)) {
     return std::nullopt;
   }
   const auto seconds = std::min(std::stol(value), max_retry_after_seconds);
@@ -132,29 +132,28 @@ bool is_retryable_status(long status) {
 // Failures that another connection may not repeat.
 bool is_retryable_transport(CURLcode code) {
   switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return true;
-    default:
-      return false;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return true;
+  default:
+    return false;
   }
 }
 
 milliseconds remaining_until(clock_type::time_point deadline) {
-  return std::chrono::duration_cast<milliseconds>(deadline
-                                                  - clock_type::now());
+  return std::chrono::duration_cast<milliseconds>(deadline - clock_type::now());
 }
 
 } // namespace
 
-struct transport::attempt_result {
+struct attempt_result {
   /// CURLE_OK when a response arrived.
   CURLcode code = CURLE_OK;
   /// curl's description of `code`.
@@ -170,8 +169,8 @@ transport::make(rest_options options) {
   if (!base_url) {
     return std::move(base_url.error());
   }
-  if (options.max_retries < 0 || options.timeout <= milliseconds{0}
-      || options.connect_timeout <= milliseconds{0}) {
+  if (options.max_retries < 0 || options.timeout <= milliseconds{0} ||
+      options.connect_timeout <= milliseconds{0}) {
     return setup_error("timeouts must be positive and max_retries at "
                        "least 0");
   }
@@ -198,23 +197,20 @@ transport::make(rest_options options) {
     }
   }
   return std::unique_ptr<transport>(
-    new transport(std::move(options), std::move(*base_url), handle));
+      new transport(std::move(options), std::move(*base_url), handle));
 }
 
-transport::transport(rest_options options, std::string base_url,
-                     void* handle)
-  : options_(std::move(options)),
-    base_url_(std::move(base_url)),
-    handle_(handle) {
-}
+transport::transport(rest_options options, std::string base_url, void* handle)
+    : options_(std::move(options)), base_url_(std::move(base_url)),
+      handle_(handle) {}
 
 transport::~transport() {
   curl_easy_cleanup(static_cast<CURL*>(handle_));
 }
 
-transport::attempt_result transport::attempt(const credentials& creds,
-                                             const http_request& request,
-                                             milliseconds budget) {
+attempt_result transport::attempt(const credentials& creds,
+                                  const http_request& request,
+                                  milliseconds budget) {
   auto* handle = static_cast<CURL*>(handle_);
   attempt_result result;
   const auto url = base_url_ + request.target;
@@ -228,9 +224,9 @@ transport::attempt_result transport::attempt(const credentials& creds,
   }
   curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(budget.count()));
-  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(
-                     std::min(budget, options_.connect_timeout).count()));
+  curl_easy_setopt(
+      handle, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(std::min(budget, options_.connect_timeout).count()));
   curl_easy_setopt(handle, CURLOPT_USERNAME, creds.account_sid.c_str());
   curl_easy_setopt(handle, CURLOPT_PASSWORD, creds.auth_token.c_str());
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &result.body);
@@ -243,8 +239,8 @@ transport::attempt_result transport::attempt(const credentials& creds,
   curl_easy_setopt(handle, CURLOPT_PASSWORD, nullptr);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
   if (result.code != CURLE_OK) {
-    result.failure = message[0] != '\0' ? message
-                                        : curl_easy_strerror(result.code);
+    result.failure =
+        message[0] != '\0' ? message : curl_easy_strerror(result.code);
     return result;
   }
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &result.status);
@@ -276,34 +272,71 @@ milliseconds backoff(const rest_options& options, int retry,
 caf::error timeout_error(const http_request& request,
                          const rest_options& options) {
   return make_error(errc::twilio_timeout,
-                    "Twilio did not complete " + request.method + " "
-                      + request.target + " within "
-                      + std::to_string(options.timeout.count())
-                      + " ms (twilio.timeout). Try again later.");
+                    "Twilio did not complete " + request.method + " " +
+                        request.target + " within " +
+                        std::to_string(options.timeout.count()) +
+                        " ms (twilio.timeout). Try again later.");
 }
 
 caf::error unavailable_error(const http_request& request, int attempts,
                              const std::string& failure,
                              const std::string& hint) {
   return make_error(errc::twilio_unavailable,
-                    "Twilio request " + request.method + " "
-                      + request.target + " failed after "
-                      + std::to_string(attempts) + " attempt"
-                      + (attempts == 1 ? "" : "s") + ": " + failure + ". "
-                      + hint);
+                    "Twilio request " + request.method + " " + request.target +
+                        " failed after " + std::to_string(attempts) +
+                        " attempt" + (attempts == 1 ? "" : "s") + ": " +
+                        failure + ". " + hint);
 }
 
 void log_failure(const http_request& request, int attempts,
                  const std::string& failure) {
-  logger().error("twilio-request-failed method=" + request.method
-                 + " target=" + request.target + " attempts="
-                 + std::to_string(attempts) + " failure=\"" + failure
-                 + "\"");
+  logger().error("twilio-request-failed method=" + request.method + " target=" +
+                 request.target + " attempts=" + std::to_string(attempts) +
+                 " failure=\"" + failure + "\"");
 }
 
 constexpr const char* retry_hint = "Try again later.";
 constexpr const char* setup_hint =
-  "Check twilio.api_base_url and, for a private CA, twilio.ca_file.";
+    "Check twilio.api_base_url and, for a private CA, twilio.ca_file.";
+
+// Returns the error that ends `request` after the failed attempt `result`,
+// or nothing when a retry after `wait` is allowed and fits the deadline.
+std::optional<caf::error> final_error(const http_request& request,
+                                      const rest_options& options,
+                                      const attempt_result& result,
+                                      int attempts, milliseconds wait,
+                                      clock_type::time_point deadline) {
+  const bool answered = result.code == CURLE_OK;
+  const bool timed_out = result.code == CURLE_OPERATION_TIMEDOUT;
+  auto failure =
+      describe_failure(result.status, result.code, result.failure, result.body);
+  std::optional<caf::error> error;
+  // A timeout with budget left was the connect phase, worth a retry.
+  if (timed_out && remaining_until(deadline) < milliseconds{10}) {
+    error = timeout_error(request, options);
+  } else if (!answered && !timed_out && !is_retryable_transport(result.code)) {
+    error = unavailable_error(request, attempts, failure, setup_hint);
+  } else if (attempts > options.max_retries) {
+    error = timed_out
+                ? timeout_error(request, options)
+                : unavailable_error(request, attempts, failure, retry_hint);
+  } else if (wait >= remaining_until(deadline)) {
+    failure += ", and the next retry (in " + std::to_string(wait.count()) +
+               " ms) would pass twilio.timeout";
+    error = unavailable_error(request, attempts, failure, retry_hint);
+  }
+
+  if (error) {
+    log_failure(request, attempts, failure);
+  } else {
+    logger().warning("twilio-request-retry method=" + request.method +
+                     " target=" + request.target +
+                     " attempt=" + std::to_string(attempts) +
+                     " wait_ms=" + std::to_string(wait.count()) +
+                     " failure=\"" + failure + "\"");
+  }
+  return error;
+}
 
 } // namespace
 
@@ -325,41 +358,11 @@ caf::expected<http_response> transport::perform(const credentials& creds,
       return http_response{result.status, std::move(result.body)};
     }
 
-    const auto failure = describe_failure(result.status, result.code,
-                                          result.failure, result.body);
-    const int attempts = retry + 1;
-    const bool timed_out = result.code == CURLE_OPERATION_TIMEDOUT;
-    // A timeout with budget left was the connect phase, worth a retry.
-    if (timed_out && remaining_until(deadline) < milliseconds{10}) {
-      log_failure(request, attempts, failure);
-      return timeout_error(request, options_);
-    }
-    if (!answered && !timed_out && !is_retryable_transport(result.code)) {
-      log_failure(request, attempts, failure);
-      return unavailable_error(request, attempts, failure, setup_hint);
-    }
-    if (retry >= options_.max_retries) {
-      log_failure(request, attempts, failure);
-      if (timed_out) {
-        return timeout_error(request, options_);
-      }
-      return unavailable_error(request, attempts, failure, retry_hint);
-    }
-
     const auto wait = backoff(options_, retry, result.retry_after);
-    if (wait >= remaining_until(deadline)) {
-      log_failure(request, attempts, failure);
-      return unavailable_error(request, attempts,
-                               failure + ", and the next retry (in "
-                                 + std::to_string(wait.count())
-                                 + " ms) would pass twilio.timeout",
-                               retry_hint);
+    if (auto error =
+            final_error(request, options_, result, retry + 1, wait, deadline)) {
+      return std::move(*error);
     }
-    logger().warning("twilio-request-retry method=" + request.method
-                     + " target=" + request.target + " attempt="
-                     + std::to_string(attempts) + " wait_ms="
-                     + std::to_string(wait.count()) + " failure=\""
-                     + failure + "\"");
     std::this_thread::sleep_for(wait);
   }
 }

@@ -28,6 +28,9 @@ struct http_response {
   std::string body;
 };
 
+/// The outcome of one attempt; defined in rest_transport.cpp.
+struct attempt_result;
+
 /// A libcurl easy handle with the client's fixed settings. Keeps its
 /// connection open between requests.
 class transport {
@@ -45,12 +48,10 @@ public:
                                        const http_request& request);
 
 private:
-  struct attempt_result;
-
   transport(rest_options options, std::string base_url, void* handle);
 
-  attempt_result attempt(const credentials& creds,
-                         const http_request& request,
+  /// Sends `request` once within `budget`.
+  attempt_result attempt(const credentials& creds, const http_request& request,
                          std::chrono::milliseconds budget);
 
   rest_options options_;

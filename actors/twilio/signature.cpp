@@ -56,10 +56,10 @@ caf::expected<std::string> decode_component(std::string_view text,
     const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
       return make_error(errc::invalid_request,
-                        "form body has an invalid percent escape '"
-                          + printable(text.substr(i, 3)) + "' at byte "
-                          + std::to_string(offset + i)
-                          + ": encode a literal '%' as %25");
+                        "form body has an invalid percent escape '" +
+                            printable(text.substr(i, 3)) + "' at byte " +
+                            std::to_string(offset + i) +
+                            ": encode a literal '%' as %25");
     }
     result += static_cast<char>(high * 16 + low);
     i += 2;
@@ -68,8 +68,7 @@ caf::expected<std::string> decode_component(std::string_view text,
 }
 
 bool is_unreserved(unsigned char c) {
-  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_'
-         || c == '~';
+  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 std::string encode_component(std::string_view text, bool space_as_plus) {
@@ -93,9 +92,9 @@ std::string encode_component(std::string_view text, bool space_as_plus) {
 
 std::string base64(const unsigned char* data, std::size_t size) {
   std::string result(4 * ((size + 2) / 3), '\0');
-  const int written = EVP_EncodeBlock(
-    reinterpret_cast<unsigned char*>(result.data()), data,
-    static_cast<int>(size));
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(result.data()), data,
+                      static_cast<int>(size));
   result.resize(static_cast<std::size_t>(written));
   return result;
 }
@@ -141,8 +140,7 @@ std::optional<std::string> toggle_default_port(const std::string& url) {
   }
 
   if (host_end == authority_end) {
-    return url.substr(0, host_end) + ":" + default_port
-           + url.substr(host_end);
+    return url.substr(0, host_end) + ":" + default_port + url.substr(host_end);
   }
   if (url[host_end] != ':') {
     return std::nullopt;
@@ -156,9 +154,8 @@ std::optional<std::string> toggle_default_port(const std::string& url) {
 
 bool equal_in_constant_time(const std::string& expected,
                             const std::string& header) {
-  return expected.size() == header.size()
-         && CRYPTO_memcmp(expected.data(), header.data(), expected.size())
-              == 0;
+  return expected.size() == header.size() &&
+         CRYPTO_memcmp(expected.data(), header.data(), expected.size()) == 0;
 }
 
 } // namespace
@@ -178,9 +175,8 @@ caf::expected<form_params> parse_form(std::string_view body) {
       if (!name) {
         return std::move(name.error());
       }
-      const auto raw_value = equals < field.size()
-                               ? field.substr(equals + 1)
-                               : std::string_view{};
+      const auto raw_value =
+          equals < field.size() ? field.substr(equals + 1) : std::string_view{};
       auto value = decode_component(raw_value, start + equals + 1);
       if (!value) {
         return std::move(value.error());
@@ -229,13 +225,12 @@ std::string compute_signature(const std::string& auth_token,
 }
 
 bool validate_signature(const std::string& auth_token, const std::string& url,
-                        const form_params& params,
-                        const std::string& header) {
+                        const form_params& params, const std::string& header) {
   bool valid = equal_in_constant_time(
-    compute_signature(auth_token, url, params), header);
+      compute_signature(auth_token, url, params), header);
   if (const auto other = toggle_default_port(url)) {
     valid |= equal_in_constant_time(
-      compute_signature(auth_token, *other, params), header);
+        compute_signature(auth_token, *other, params), header);
   }
   return valid;
 }

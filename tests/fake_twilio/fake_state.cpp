@@ -1,14 +1,13 @@
 #include "tests/fake_twilio/fake_state.hpp"
 
+#include "tests/fake_twilio/fake_json.hpp"
+
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/NumberParser.h>
 #include <Poco/URI.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 #include <regex>
 
 namespace skyiq::testing {
@@ -17,66 +16,13 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string api_prefix = "/2010-04-01/Accounts/";
-
 // Twilio's largest PageSize.
 constexpr std::size_t max_page_size = 1000;
-
-// Formats the current time the way Twilio's date fields do (RFC 2822).
-std::string rfc2822_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[64];
-  std::strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S +0000", &utc);
-  return text;
-}
-
-json null_if_empty(const std::string& value) {
-  return value.empty() ? json(nullptr) : json(value);
-}
 
 std::string encode_query_value(const std::string& value) {
   std::string encoded;
   Poco::URI::encode(value, "+&=?#", encoded);
   return encoded;
-}
-
-json number_json(const number_state& n) {
-  const auto uri = api_prefix + n.account_sid + "/IncomingPhoneNumbers/"
-                   + n.sid + ".json";
-  return {
-    {"account_sid", n.account_sid},
-    {"address_requirements", "none"},
-    {"address_sid", nullptr},
-    {"api_version", "2010-04-01"},
-    {"beta", false},
-    {"capabilities", {{"mms", true}, {"sms", true}, {"voice", true}}},
-    {"date_created", "Thu, 30 Jul 2015 23:19:04 +0000"},
-    {"date_updated", "Thu, 30 Jul 2015 23:19:04 +0000"},
-    {"emergency_status", "Inactive"},
-    {"friendly_name", n.friendly_name},
-    {"identity_sid", nullptr},
-    {"origin", "twilio"},
-    {"phone_number", n.phone_number},
-    {"sid", n.sid},
-    {"sms_application_sid", ""},
-    {"sms_fallback_method", "POST"},
-    {"sms_fallback_url", ""},
-    {"sms_method", "POST"},
-    {"sms_url", ""},
-    {"status", "in-use"},
-    {"status_callback", n.status_callback},
-    {"status_callback_method", n.status_callback_method},
-    {"trunk_sid", null_if_empty(n.trunk_sid)},
-    {"uri", uri},
-    {"voice_application_sid", n.voice_application_sid},
-    {"voice_caller_id_lookup", false},
-    {"voice_fallback_method", n.voice_fallback_method},
-    {"voice_fallback_url", null_if_empty(n.voice_fallback_url)},
-    {"voice_method", n.voice_method},
-    {"voice_url", null_if_empty(n.voice_url)},
-  };
 }
 
 // Twilio's PhoneNumber filter: a substring match in which '*' stands for
@@ -91,9 +37,9 @@ bool matches_filter(const std::string& phone_number,
     bool matched = true;
     for (std::size_t i = 0; i < filter.size() && matched; ++i) {
       const char c = phone_number[start + i];
-      matched = filter[i] == '*' ? std::isdigit(static_cast<unsigned char>(c))
-                                     != 0
-                                 : filter[i] == c;
+      matched = filter[i] == '*'
+                    ? std::isdigit(static_cast<unsigned char>(c)) != 0
+                    : filter[i] == c;
     }
     if (matched) {
       return true;
@@ -111,9 +57,8 @@ std::size_t parse_size(const std::string& text, std::size_t fallback) {
 }
 
 fake_response not_found(const std::string& path) {
-  return twilio_error_response(404, 20404,
-                               "The requested resource " + path
-                                 + " was not found");
+  return twilio_error_response(
+      404, 20404, "The requested resource " + path + " was not found");
 }
 
 fake_response ok(const json& body) {
@@ -122,20 +67,7 @@ fake_response ok(const json& body) {
 
 } // namespace
 
-fake_response twilio_error_response(int status, int code,
-                                    const std::string& message) {
-  const json body = {
-    {"code", code},
-    {"message", message},
-    {"more_info",
-     "https://www.twilio.com/docs/errors/" + std::to_string(code)},
-    {"status", status},
-  };
-  return {status, body.dump(), std::nullopt};
-}
-
-fake_state::fake_state(std::size_t page_size) : page_size_(page_size) {
-}
+fake_state::fake_state(std::size_t page_size) : page_size_(page_size) {}
 
 void fake_state::add_account(const std::string& sid,
                              const std::string& auth_token,
@@ -159,8 +91,7 @@ void fake_state::add_number(number_state number) {
   numbers_.push_back(std::move(number));
 }
 
-std::optional<number_state>
-fake_state::number(const std::string& sid) const {
+std::optional<number_state> fake_state::number(const std::string& sid) const {
   std::lock_guard<std::mutex> guard(mutex_);
   for (const auto& n : numbers_) {
     if (n.sid == sid) {
@@ -185,8 +116,8 @@ std::optional<fault> fake_state::take_fault(const std::string& method,
   std::lock_guard<std::mutex> guard(mutex_);
   for (auto& f : faults_) {
     const bool method_matches = f.method.empty() || f.method == method;
-    if (f.count > 0 && method_matches
-        && target.find(f.path_contains) != std::string::npos) {
+    if (f.count > 0 && method_matches &&
+        target.find(f.path_contains) != std::string::npos) {
       --f.count;
       return f;
     }
@@ -241,20 +172,19 @@ fake_state::handle(const std::string& method, const std::string& target,
                    const std::string& body,
                    const std::optional<std::string>& account_sid) {
   static const std::regex account_path(
-    "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\\.json");
+      "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\\.json");
   static const std::regex list_path(
-    "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/IncomingPhoneNumbers\\.json");
+      "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/IncomingPhoneNumbers\\.json");
   static const std::regex number_path(
-    "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/IncomingPhoneNumbers/"
-    "(PN[0-9a-fA-F]{32})\\.json");
+      "/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/IncomingPhoneNumbers/"
+      "(PN[0-9a-fA-F]{32})\\.json");
 
   const auto path = target.substr(0, target.find('?'));
   std::smatch match;
   const bool is_account = std::regex_match(path, match, account_path);
-  const bool is_list = !is_account
-                       && std::regex_match(path, match, list_path);
-  const bool is_number = !is_account && !is_list
-                         && std::regex_match(path, match, number_path);
+  const bool is_list = !is_account && std::regex_match(path, match, list_path);
+  const bool is_number =
+      !is_account && !is_list && std::regex_match(path, match, number_path);
   if (!is_account && !is_list && !is_number) {
     return not_found(path);
   }
@@ -284,20 +214,7 @@ fake_response fake_state::fetch_account(const std::string& sid) const {
   if (it == accounts_.end()) {
     return not_found(api_prefix + sid + ".json");
   }
-  const auto uri = api_prefix + sid;
-  return ok({
-    {"date_created", it->date_created},
-    {"date_updated", it->date_created},
-    {"friendly_name", sid + "'s Account"},
-    {"owner_account_sid", sid},
-    {"sid", sid},
-    {"status", it->status},
-    {"subresource_uris",
-     {{"incoming_phone_numbers", uri + "/IncomingPhoneNumbers.json"},
-      {"calls", uri + "/Calls.json"}}},
-    {"type", "Full"},
-    {"uri", uri + ".json"},
-  });
+  return ok(account_json(sid, it->status, it->date_created));
 }
 
 fake_response fake_state::list_numbers(const std::string& account_sid,
@@ -319,7 +236,8 @@ fake_response fake_state::list_numbers(const std::string& account_sid,
 
   std::vector<const number_state*> matching;
   for (const auto& n : numbers_) {
-    if (n.account_sid == account_sid && matches_filter(n.phone_number, filter)) {
+    if (n.account_sid == account_sid &&
+        matches_filter(n.phone_number, filter)) {
       matching.push_back(&n);
     }
   }
@@ -336,21 +254,21 @@ fake_response fake_state::list_numbers(const std::string& account_sid,
     if (!filter.empty()) {
       uri += "PhoneNumber=" + encode_query_value(filter) + "&";
     }
-    return uri + "PageSize=" + std::to_string(page_size)
-           + "&Page=" + std::to_string(p);
+    return uri + "PageSize=" + std::to_string(page_size) +
+           "&Page=" + std::to_string(p);
   };
   return ok({
-    {"end", end == start ? start : end - 1},
-    {"first_page_uri", page_uri(0)},
-    {"incoming_phone_numbers", items},
-    {"next_page_uri", end < matching.size() ? json(page_uri(page + 1))
-                                            : json(nullptr)},
-    {"page", page},
-    {"page_size", page_size},
-    {"previous_page_uri", page > 0 ? json(page_uri(page - 1))
-                                   : json(nullptr)},
-    {"start", start},
-    {"uri", page_uri(page)},
+      {"end", end == start ? start : end - 1},
+      {"first_page_uri", page_uri(0)},
+      {"incoming_phone_numbers", items},
+      {"next_page_uri",
+       end < matching.size() ? json(page_uri(page + 1)) : json(nullptr)},
+      {"page", page},
+      {"page_size", page_size},
+      {"previous_page_uri",
+       page > 0 ? json(page_uri(page - 1)) : json(nullptr)},
+      {"start", start},
+      {"uri", page_uri(page)},
   });
 }
 
@@ -362,8 +280,8 @@ fake_response fake_state::fetch_number(const std::string& account_sid,
       return ok(number_json(n));
     }
   }
-  return not_found(api_prefix + account_sid + "/IncomingPhoneNumbers/"
-                   + number_sid + ".json");
+  return not_found(api_prefix + account_sid + "/IncomingPhoneNumbers/" +
+                   number_sid + ".json");
 }
 
 fake_response fake_state::update_number(const std::string& account_sid,
@@ -376,19 +294,19 @@ fake_response fake_state::update_number(const std::string& account_sid,
     return n.sid == number_sid && n.account_sid == account_sid;
   });
   if (it == numbers_.end()) {
-    return not_found(api_prefix + account_sid + "/IncomingPhoneNumbers/"
-                     + number_sid + ".json");
+    return not_found(api_prefix + account_sid + "/IncomingPhoneNumbers/" +
+                     number_sid + ".json");
   }
   const std::pair<const char*, std::string*> fields[] = {
-    {"FriendlyName", &it->friendly_name},
-    {"VoiceUrl", &it->voice_url},
-    {"VoiceMethod", &it->voice_method},
-    {"VoiceFallbackUrl", &it->voice_fallback_url},
-    {"VoiceFallbackMethod", &it->voice_fallback_method},
-    {"VoiceApplicationSid", &it->voice_application_sid},
-    {"TrunkSid", &it->trunk_sid},
-    {"StatusCallback", &it->status_callback},
-    {"StatusCallbackMethod", &it->status_callback_method},
+      {"FriendlyName", &it->friendly_name},
+      {"VoiceUrl", &it->voice_url},
+      {"VoiceMethod", &it->voice_method},
+      {"VoiceFallbackUrl", &it->voice_fallback_url},
+      {"VoiceFallbackMethod", &it->voice_fallback_method},
+      {"VoiceApplicationSid", &it->voice_application_sid},
+      {"TrunkSid", &it->trunk_sid},
+      {"StatusCallback", &it->status_callback},
+      {"StatusCallbackMethod", &it->status_callback_method},
   };
   for (const auto& [name, target] : fields) {
     if (form.has(name)) {

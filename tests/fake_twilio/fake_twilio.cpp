@@ -55,8 +55,8 @@ std::optional<basic_auth> basic_auth_of(const HTTPServerRequest& request) {
 }
 
 void send(HTTPServerResponse& response, const fake_response& answer) {
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(
-    answer.status));
+  response.setStatus(
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer.status));
   if (answer.retry_after_seconds) {
     response.set("Retry-After", std::to_string(*answer.retry_after_seconds));
   }
@@ -75,8 +75,7 @@ void close_connection(HTTPServerRequest& request,
   }
 }
 
-void send_truncated(HTTPServerRequest& request,
-                    HTTPServerResponse& response) {
+void send_truncated(HTTPServerRequest& request, HTTPServerResponse& response) {
   const std::string part = "{\"sid\": \"AC";
   response.setContentType("application/json; charset=utf-8");
   response.setContentLength(static_cast<std::streamsize>(part.size() * 10));
@@ -89,7 +88,7 @@ void send_truncated(HTTPServerRequest& request,
 
 fake_response fault_response(const fault& f) {
   const auto reason = Poco::Net::HTTPResponse::getReasonForStatus(
-    static_cast<Poco::Net::HTTPResponse::HTTPStatus>(f.status));
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(f.status));
   auto answer = twilio_error_response(f.status, 20000 + f.status, reason);
   answer.retry_after_seconds = f.retry_after_seconds;
   if (f.body) {
@@ -101,16 +100,15 @@ fake_response fault_response(const fault& f) {
 class request_handler : public Poco::Net::HTTPRequestHandler {
 public:
   explicit request_handler(std::shared_ptr<fake_state> state)
-    : state_(std::move(state)) {
-  }
+      : state_(std::move(state)) {}
 
   void handleRequest(HTTPServerRequest& request,
                      HTTPServerResponse& response) override {
     const auto body = read_body(request);
     if (!body) {
       response.setKeepAlive(false);
-      send(response, twilio_error_response(413, 20413,
-                                           "Request entity too large"));
+      send(response,
+           twilio_error_response(413, 20413, "Request entity too large"));
       return;
     }
     const auto& method = request.getMethod();
@@ -156,8 +154,7 @@ private:
 class handler_factory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
   explicit handler_factory(std::shared_ptr<fake_state> state)
-    : state_(std::move(state)) {
-  }
+      : state_(std::move(state)) {}
 
   Poco::Net::HTTPRequestHandler*
   createRequestHandler(const HTTPServerRequest&) override {
@@ -176,18 +173,18 @@ Poco::Net::ServerSocket make_socket(const fake_options& options) {
   static std::once_flag ssl_initialized;
   std::call_once(ssl_initialized, [] { Poco::Net::initializeSSL(); });
   Poco::Net::Context::Ptr context = new Poco::Net::Context(
-    Poco::Net::Context::TLS_SERVER_USE, options.private_key_file,
-    options.certificate_file, "", Poco::Net::Context::VERIFY_NONE);
+      Poco::Net::Context::TLS_SERVER_USE, options.private_key_file,
+      options.certificate_file, "", Poco::Net::Context::VERIFY_NONE);
   return Poco::Net::SecureServerSocket(address, 64, context);
 }
 
 } // namespace
 
 fake_twilio::fake_twilio(fake_options options)
-  : state_(std::make_shared<fake_state>(options.page_size)),
-    threads_(std::make_unique<Poco::ThreadPool>(2, 32)),
-    tls_(!options.certificate_file.empty()
-         && !options.private_key_file.empty()) {
+    : state_(std::make_shared<fake_state>(options.page_size)),
+      threads_(std::make_unique<Poco::ThreadPool>(2, 32)),
+      tls_(!options.certificate_file.empty() &&
+           !options.private_key_file.empty()) {
   auto socket = make_socket(options);
   port_ = socket.address().port();
   auto* params = new Poco::Net::HTTPServerParams;
@@ -196,8 +193,8 @@ fake_twilio::fake_twilio(fake_options options)
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(5, 0));
   params->setTimeout(Poco::Timespan(10, 0));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(
-    new handler_factory(state_), *threads_, socket, params);
+  server_ = std::make_unique<Poco::Net::HTTPServer>(new handler_factory(state_),
+                                                    *threads_, socket, params);
   server_->start();
 }
 
@@ -208,8 +205,8 @@ fake_twilio::~fake_twilio() {
 }
 
 std::string fake_twilio::base_url() const {
-  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:"
-         + std::to_string(port_);
+  return std::string(tls_ ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(port_);
 }
 
 std::uint16_t fake_twilio::port() const {
@@ -243,8 +240,7 @@ void fake_twilio::add_number(const std::string& account_sid,
   state_->add_number(std::move(number));
 }
 
-std::optional<number_state>
-fake_twilio::number(const std::string& sid) const {
+std::optional<number_state> fake_twilio::number(const std::string& sid) const {
   return state_->number(sid);
 }
 

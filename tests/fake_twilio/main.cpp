@@ -20,9 +20,9 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* usage =
-  "usage: fake-twilio FILE.json [--port N]\n"
-  "Serves a fake Twilio REST API on 127.0.0.1 (port 0 picks a free one)\n"
-  "with the accounts and numbers in FILE.json, until SIGTERM or SIGINT.\n";
+    "usage: fake-twilio FILE.json [--port N]\n"
+    "Serves a fake Twilio REST API on 127.0.0.1 (port 0 picks a free one)\n"
+    "with the accounts and numbers in FILE.json, until SIGTERM or SIGINT.\n";
 
 struct arguments {
   std::string file;

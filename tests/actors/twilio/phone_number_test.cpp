@@ -17,8 +17,8 @@ namespace {
 std::string normalized(const std::string& input, const std::string& region) {
   const auto result = normalize_e164(input, region);
   if (!result) {
-    return std::string("error: ") + skyiq::to_code(
-                                      skyiq::code_of(result.error()));
+    return std::string("error: ") +
+           skyiq::to_code(skyiq::code_of(result.error()));
   }
   return *result;
 }
@@ -76,8 +76,8 @@ TEST_CASE("partial number message names the value and the fix") {
   const auto result = normalize_e164("+1415", "US");
   REQUIRE_FALSE(result);
   const auto message = skyiq::message_of(result.error());
-  CHECK(message.find("'+1415' is not a possible phone number")
-        != std::string::npos);
+  CHECK(message.find("'+1415' is not a possible phone number") !=
+        std::string::npos);
   CHECK(message.find("E.164") != std::string::npos);
   CHECK(message.find("+14155550123") != std::string::npos);
 }
@@ -87,10 +87,10 @@ TEST_CASE("local numbers without area code are rejected") {
 }
 
 TEST_CASE("too long numbers are rejected") {
-  CHECK(normalized("+1 415 555 0123 4567", "US")
-        == "error: invalid_phone_number");
-  CHECK(normalized("+49 30 1234567890123456", "US")
-        == "error: invalid_phone_number");
+  CHECK(normalized("+1 415 555 0123 4567", "US") ==
+        "error: invalid_phone_number");
+  CHECK(normalized("+49 30 1234567890123456", "US") ==
+        "error: invalid_phone_number");
 }
 
 TEST_CASE("over-long input is rejected before parsing") {
@@ -98,15 +98,15 @@ TEST_CASE("over-long input is rejected before parsing") {
   CHECK(normalized(long_input, "US") == "error: invalid_phone_number");
   const auto result = normalize_e164(long_input, "US");
   REQUIRE_FALSE(result);
-  CHECK(skyiq::message_of(result.error()).find("41 characters")
-        != std::string::npos);
+  CHECK(skyiq::message_of(result.error()).find("41 characters") !=
+        std::string::npos);
 }
 
 TEST_CASE("garbage is rejected") {
-  for (const auto* input : {"", "   ", "hello", "1-800-FLOWERS",
-                            "+1 415 555 0123 ext 5", "+1 415 555 0123;ext=5",
-                            "+1 415 555 0123#", "tel:+14155550123",
-                            "+1\n4155550123", "\xEF\xBC\x91"}) {
+  for (const auto* input :
+       {"", "   ", "hello", "1-800-FLOWERS", "+1 415 555 0123 ext 5",
+        "+1 415 555 0123;ext=5", "+1 415 555 0123#", "tel:+14155550123",
+        "+1\n4155550123", "\xEF\xBC\x91"}) {
     INFO(input);
     CHECK(normalized(input, "US") == "error: invalid_phone_number");
   }
@@ -125,8 +125,8 @@ TEST_CASE("unknown default region is rejected for national numbers") {
 }
 
 TEST_CASE("normalized numbers pass the E.164 check") {
-  for (const auto* input : {"+14155550123", "020 7946 0958", "+4930123456",
-                            "+290 2 1234"}) {
+  for (const auto* input :
+       {"+14155550123", "020 7946 0958", "+4930123456", "+290 2 1234"}) {
     INFO(input);
     const auto result = normalize_e164(input, "GB");
     REQUIRE(result);
@@ -158,8 +158,8 @@ TEST_CASE("normalization is consistent across threads") {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&mismatches] {
       for (int i = 0; i < 500; ++i) {
-        if (normalized("(415) 555-0123", "US") != "+14155550123"
-            || normalized("020 7946 0958", "GB") != "+442079460958") {
+        if (normalized("(415) 555-0123", "US") != "+14155550123" ||
+            normalized("020 7946 0958", "GB") != "+442079460958") {
           ++mismatches;
         }
       }

@@ -102,11 +102,9 @@ TEST_CASE_METHOD(rest_fixture, "unknown number SID is not in the account") {
   auto twilio = client();
   webhook_config config{"https://gw.example/v", "https://gw.example/s",
                         std::nullopt, false};
-  const auto updated = twilio.configure_number(creds_a, number_sid(1),
-                                               config);
+  const auto updated = twilio.configure_number(creds_a, number_sid(1), config);
   REQUIRE_FALSE(updated);
-  CHECK(skyiq::code_of(updated.error())
-        == errc::number_not_in_twilio_account);
+  CHECK(skyiq::code_of(updated.error()) == errc::number_not_in_twilio_account);
   const auto state = fake.number(number_sid(1));
   REQUIRE(state);
   CHECK(state->voice_url.empty());
@@ -129,7 +127,8 @@ TEST_CASE_METHOD(rest_fixture, "429 with Retry-After is retried after it") {
   auto twilio = client();
 
   caf::expected<void> checked;
-  const auto took = elapsed_ms([&] { checked = twilio.check_account(creds_a); });
+  const auto took =
+      elapsed_ms([&] { checked = twilio.check_account(creds_a); });
   CHECK(checked);
   CHECK(took >= 1000);
   CHECK(took < 2500);
@@ -144,7 +143,8 @@ TEST_CASE_METHOD(rest_fixture, "Retry-After beyond the timeout fails fast") {
   auto twilio = client();
 
   caf::expected<void> checked;
-  const auto took = elapsed_ms([&] { checked = twilio.check_account(creds_a); });
+  const auto took =
+      elapsed_ms([&] { checked = twilio.check_account(creds_a); });
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_unavailable);
   CHECK(contains(message(checked.error()), "HTTP 429"));
@@ -153,7 +153,8 @@ TEST_CASE_METHOD(rest_fixture, "Retry-After beyond the timeout fails fast") {
 
 TEST_CASE_METHOD(rest_fixture, "persistent 500 is twilio_unavailable") {
   auto opts = options();
-  fake.inject(make_fault("GET", "IncomingPhoneNumbers", 500, opts.max_retries + 1));
+  fake.inject(
+      make_fault("GET", "IncomingPhoneNumbers", 500, opts.max_retries + 1));
   auto twilio = client(opts);
 
   const auto found = twilio.find_numbers(creds_a, std::nullopt);
@@ -188,7 +189,8 @@ TEST_CASE_METHOD(rest_fixture, "retries back off exponentially") {
 
   // Waits of 100, 200 and 400 ms come before the fourth attempt.
   caf::expected<void> checked;
-  const auto took = elapsed_ms([&] { checked = twilio.check_account(creds_a); });
+  const auto took =
+      elapsed_ms([&] { checked = twilio.check_account(creds_a); });
   CHECK(checked);
   CHECK(took >= 700);
   CHECK(took < 2000);
@@ -204,7 +206,8 @@ TEST_CASE_METHOD(rest_fixture, "hang past the timeout is twilio_timeout") {
   auto twilio = client(opts);
 
   caf::expected<void> checked;
-  const auto took = elapsed_ms([&] { checked = twilio.check_account(creds_a); });
+  const auto took =
+      elapsed_ms([&] { checked = twilio.check_account(creds_a); });
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_timeout);
   CHECK(contains(message(checked.error()), "500 ms"));
@@ -242,8 +245,7 @@ TEST_CASE_METHOD(rest_fixture, "dropped POST is retried") {
   auto twilio = client();
   webhook_config config{"https://gw.example/v", "https://gw.example/s",
                         std::nullopt, false};
-  const auto updated = twilio.configure_number(creds_a, number_sid(1),
-                                               config);
+  const auto updated = twilio.configure_number(creds_a, number_sid(1), config);
   REQUIRE(updated);
   CHECK(updated->voice_url == "https://gw.example/v");
   CHECK(fake.requests().size() == 2);
@@ -258,7 +260,8 @@ TEST_CASE_METHOD(rest_fixture, "truncated body is retried") {
   CHECK(fake.requests().size() == 2);
 }
 
-TEST_CASE_METHOD(rest_fixture, "connections dropped every time are unavailable") {
+TEST_CASE_METHOD(rest_fixture,
+                 "connections dropped every time are unavailable") {
   auto opts = options();
   auto dropped = make_fault("GET", "", 0, opts.max_retries + 1);
   dropped.drop_connection = true;
@@ -281,8 +284,7 @@ TEST_CASE("refused connection is twilio_unavailable") {
   };
   auto made = rest_client::make(options);
   REQUIRE(made);
-  const auto checked = made->check_account(
-    {account_a, token_a});
+  const auto checked = made->check_account({account_a, token_a});
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_unavailable);
   CHECK(failures == 3);
@@ -310,7 +312,8 @@ TEST_CASE_METHOD(rest_fixture, "wrong field type is twilio_unavailable") {
   CHECK(skyiq::code_of(found.error()) == errc::twilio_unavailable);
 }
 
-TEST_CASE_METHOD(rest_fixture, "next_page_uri to another host is not followed") {
+TEST_CASE_METHOD(rest_fixture,
+                 "next_page_uri to another host is not followed") {
   auto hostile = make_fault("GET", "IncomingPhoneNumbers", 200);
   hostile.body = R"({"incoming_phone_numbers": [],
     "next_page_uri": "//evil.example/2010-04-01/Accounts/x.json"})";
@@ -323,11 +326,11 @@ TEST_CASE_METHOD(rest_fixture, "next_page_uri to another host is not followed") 
 }
 
 TEST_CASE_METHOD(rest_fixture, "endless pagination stops at 100 pages") {
-  const auto list = "/2010-04-01/Accounts/" + account_a
-                    + "/IncomingPhoneNumbers.json";
+  const auto list =
+      "/2010-04-01/Accounts/" + account_a + "/IncomingPhoneNumbers.json";
   auto loop = make_fault("GET", "IncomingPhoneNumbers", 200, 150);
-  loop.body = R"({"incoming_phone_numbers": [], "next_page_uri": ")" + list
-              + R"(?Page=1"})";
+  loop.body = R"({"incoming_phone_numbers": [], "next_page_uri": ")" + list +
+              R"(?Page=1"})";
   fake.inject(loop);
   auto twilio = client();
   const auto found = twilio.find_numbers(creds_a, std::nullopt);
@@ -347,8 +350,7 @@ TEST_CASE_METHOD(rest_fixture, "400 from Twilio carries its message") {
   auto twilio = client();
   webhook_config config{"https://gw.example/v", "https://gw.example/s",
                         std::nullopt, false};
-  const auto updated = twilio.configure_number(creds_a, number_sid(1),
-                                               config);
+  const auto updated = twilio.configure_number(creds_a, number_sid(1), config);
   REQUIRE_FALSE(updated);
   CHECK(skyiq::code_of(updated.error()) == errc::twilio_unavailable);
   CHECK(contains(message(updated.error()), "code 21502"));
@@ -361,9 +363,9 @@ TEST_CASE("http base URL is accepted only for loopback") {
   CHECK(make_with_base("http://localhost:8080/"));
   CHECK(make_with_base("http://[::1]:8080"));
   CHECK(make_with_base("https://api.twilio.com"));
-  for (const auto* url : {"http://api.twilio.com", "http://10.0.0.1:8080",
-                          "http://127.0.0.1.evil.example",
-                          "http://localhost.evil.example:80"}) {
+  for (const auto* url :
+       {"http://api.twilio.com", "http://10.0.0.1:8080",
+        "http://127.0.0.1.evil.example", "http://localhost.evil.example:80"}) {
     INFO(url);
     const auto made = make_with_base(url);
     REQUIRE_FALSE(made);
@@ -373,11 +375,10 @@ TEST_CASE("http base URL is accepted only for loopback") {
 }
 
 TEST_CASE("malformed base URLs are refused") {
-  for (const auto* url : {"", "api.twilio.com", "ftp://api.twilio.com",
-                          "https://user:secret@api.twilio.com",
-                          "https://api.twilio.com/?a=1",
-                          "https://api.twilio.com/#x",
-                          "http://user:secret@10.0.0.1"}) {
+  for (const auto* url :
+       {"", "api.twilio.com", "ftp://api.twilio.com",
+        "https://user:secret@api.twilio.com", "https://api.twilio.com/?a=1",
+        "https://api.twilio.com/#x", "http://user:secret@10.0.0.1"}) {
     INFO(url);
     const auto made = make_with_base(url);
     REQUIRE_FALSE(made);

@@ -13,8 +13,8 @@ using skyiq::errc;
 
 namespace {
 
-std::vector<std::string> phone_numbers(
-  const std::vector<incoming_number>& numbers) {
+std::vector<std::string>
+phone_numbers(const std::vector<incoming_number>& numbers) {
   std::vector<std::string> result;
   for (const auto& n : numbers) {
     result.push_back(n.phone_number);
@@ -43,7 +43,8 @@ TEST_CASE_METHOD(rest_fixture, "account check accepts an active account") {
   CHECK(requests[0].authenticated);
 }
 
-TEST_CASE_METHOD(rest_fixture, "account status is returned as Twilio sends it") {
+TEST_CASE_METHOD(rest_fixture,
+                 "account status is returned as Twilio sends it") {
   fake.set_account_status(account_a, "closed");
   auto twilio = client();
   const auto status = twilio.fetch_account_status(creds_a);
@@ -77,9 +78,9 @@ TEST_CASE_METHOD(rest_fixture, "number search returns partial matches") {
 
   const auto requests = fake.requests();
   REQUIRE(requests.size() == 1);
-  CHECK(requests[0].target
-        == "/2010-04-01/Accounts/" + account_a
-             + "/IncomingPhoneNumbers.json?PhoneNumber=%2B4930123456");
+  CHECK(requests[0].target ==
+        "/2010-04-01/Accounts/" + account_a +
+            "/IncomingPhoneNumbers.json?PhoneNumber=%2B4930123456");
 }
 
 TEST_CASE_METHOD(rest_fixture, "number search reads every field") {
@@ -153,8 +154,8 @@ TEST_CASE_METHOD(rest_fixture, "filtered pages keep the filter") {
   CHECK(found->size() == 3);
   const auto requests = fake.requests();
   REQUIRE(requests.size() == 3);
-  CHECK(requests[2].target.find("PhoneNumber=%2B4930123456")
-        != std::string::npos);
+  CHECK(requests[2].target.find("PhoneNumber=%2B4930123456") !=
+        std::string::npos);
 }
 
 TEST_CASE_METHOD(rest_fixture, "configure sets webhooks and clears the app") {
@@ -167,8 +168,7 @@ TEST_CASE_METHOD(rest_fixture, "configure sets webhooks and clears the app") {
   config.voice_fallback_url = "https://fallback.example/voice";
   config.clear_voice_application = true;
 
-  const auto updated = twilio.configure_number(creds_a, number_sid(1),
-                                               config);
+  const auto updated = twilio.configure_number(creds_a, number_sid(1), config);
   REQUIRE(updated);
   CHECK(updated->voice_url == config.voice_url);
   CHECK(updated->status_callback == config.status_callback);
@@ -197,15 +197,15 @@ TEST_CASE_METHOD(rest_fixture, "configure sends exactly the webhook form") {
   const auto requests = fake.requests();
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].method == "POST");
-  CHECK(requests[0].target == "/2010-04-01/Accounts/" + account_a
-                                + "/IncomingPhoneNumbers/" + number_sid(1)
-                                + ".json");
+  CHECK(requests[0].target == "/2010-04-01/Accounts/" + account_a +
+                                  "/IncomingPhoneNumbers/" + number_sid(1) +
+                                  ".json");
   const std::map<std::string, std::string> expected = {
-    {"VoiceUrl", config.voice_url},
-    {"VoiceMethod", "POST"},
-    {"StatusCallback", config.status_callback},
-    {"StatusCallbackMethod", "POST"},
-    {"VoiceApplicationSid", ""},
+      {"VoiceUrl", config.voice_url},
+      {"VoiceMethod", "POST"},
+      {"StatusCallback", config.status_callback},
+      {"StatusCallbackMethod", "POST"},
+      {"VoiceApplicationSid", ""},
   };
   CHECK(form_of(requests[0].body) == expected);
 }

@@ -54,8 +54,8 @@ TEST_CASE_METHOD(tls_fixture, "unknown CA is refused before auth is sent") {
   const auto checked = twilio.check_account({account_a, token_a});
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_unavailable);
-  CHECK(skyiq::message_of(checked.error()).find("certificate")
-        != std::string::npos);
+  CHECK(skyiq::message_of(checked.error()).find("certificate") !=
+        std::string::npos);
   CHECK(fake.requests().empty());
   // A certificate failure is not retried.
   CHECK(failures == 1);
@@ -66,8 +66,8 @@ TEST_CASE_METHOD(tls_fixture, "certificate for another host is refused") {
   const auto checked = twilio.check_account({account_a, token_a});
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_unavailable);
-  CHECK(skyiq::message_of(checked.error()).find("'127.0.0.1'")
-        != std::string::npos);
+  CHECK(skyiq::message_of(checked.error()).find("'127.0.0.1'") !=
+        std::string::npos);
   CHECK(fake.requests().empty());
   CHECK(failures == 1);
 }

@@ -103,8 +103,8 @@ long long elapsed_ms(F&& run) {
   const auto start = std::chrono::steady_clock::now();
   run();
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::steady_clock::now() - start)
-    .count();
+             std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 } // namespace skyiq::twilio::test
