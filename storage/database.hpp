@@ -4,41 +4,75 @@
 
 #include <caf/expected.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
 namespace skyiq::storage {
 
-class master_key;
+class connection_pool;
+class file_lock;
 
-/// Connection settings of the store, parsed from `storage.url`.
+/// Connection settings of the store.
 struct database_options {
   /// `sqlite:PATH`, `postgresql://user:pass@host:port/db` or a libpq
   /// key=value string.
   std::string url;
   std::size_t pool_size = 4;
+  /// How long SQLite waits for a lock held by another connection.
+  std::chrono::milliseconds busy_timeout{5000};
+  /// How long an operation waits for a free pooled connection.
+  std::chrono::milliseconds acquire_timeout{5000};
 };
 
-/// The shared store: a connection pool over SQLite or PostgreSQL, the
-/// schema migrations, and the SQL differences between the two backends.
-/// Thread-safe. Repositories (user_store, number_directory, account_store,
-/// call_writer) borrow connections from it.
+/// The shared store: a connection pool over SQLite or PostgreSQL with the
+/// schema migrated to the current version. Thread-safe. The repositories
+/// (user_store, number_directory, account_store, call_writer) borrow
+/// connections from it.
 class database {
 public:
-  /// Opens the store, runs pending migrations and, for SQLite, takes an
-  /// exclusive lock file so that a second gateway on the same file is
-  /// rejected. Errors: errc::unavailable with a message naming the URL
-  /// without its password.
+  /// Opens the store and runs pending migrations. For SQLite it creates the
+  /// parent directory, turns on WAL, synchronous=FULL and foreign keys on
+  /// every connection, and holds an flock on `PATH.lock` so that a second
+  /// gateway process on the same file is rejected. Errors:
+  /// errc::invalid_request for a malformed URL; errc::unavailable when the
+  /// store cannot be opened, is locked by another process or holds a newer
+  /// schema. Messages name the URL without its password.
   static caf::expected<std::shared_ptr<database>>
   open(const database_options& options);
 
-  virtual ~database();
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  ~database();
 
-  /// True while a trivial query succeeds.
-  virtual bool ping() = 0;
+  /// Returns true when a trivial query succeeds.
+  bool ping();
 
-  /// `sqlite` or `postgresql`.
-  virtual std::string backend() const = 0;
+  /// Returns `sqlite` or `postgresql`.
+  std::string backend() const;
+
+  /// Returns `storage.url` without its password.
+  const std::string& display_url() const;
+
+  /// Returns the schema version after the migrations at open.
+  int schema_version() const {
+    return schema_version_;
+  }
+
+  /// Returns the pool; for the repositories of this library only.
+  connection_pool& pool() {
+    return *pool_;
+  }
+
+private:
+  database() = default;
+
+  // Declared first so that it is released last, after every connection
+  // of the pool is closed.
+  std::unique_ptr<file_lock> lock_;
+  std::unique_ptr<connection_pool> pool_;
+  int schema_version_ = 0;
 };
 
 } // namespace skyiq::storage

@@ -92,4 +92,7 @@ bool is_final_status(const std::string& status);
 /// Returns true for one of Twilio's eight call statuses.
 bool is_call_status(const std::string& status);
 
+/// Returns the current system time in milliseconds since the Unix epoch.
+timestamp_ms now_ms();
+
 } // namespace skyiq::storage

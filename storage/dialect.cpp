@@ -1,0 +1,81 @@
+#include "storage/dialect.hpp"
+
+namespace skyiq::storage {
+
+namespace {
+
+// Key of the PostgreSQL advisory lock held while migrations run; an
+// arbitrary constant that other applications are unlikely to use.
+constexpr long long migration_lock_key = 0x536b7949510001LL;
+
+} // namespace
+
+const char* backend_name(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "sqlite" : "postgresql";
+}
+
+const char* poco_connector(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "SQLite" : "PostgreSQL";
+}
+
+std::string translate_placeholders(backend_kind backend,
+                                   std::string_view sql) {
+  if (backend == backend_kind::sqlite) {
+    return std::string(sql);
+  }
+  std::string out;
+  out.reserve(sql.size() + 16);
+  char quote = 0;
+  int next = 1;
+  for (char c : sql) {
+    if (quote != 0) {
+      quote = c == quote ? 0 : quote;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$';
+      out += std::to_string(next++);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const char* begin_write_sql(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "BEGIN IMMEDIATE" : "BEGIN";
+}
+
+std::vector<setup_statement>
+session_setup_sql(backend_kind backend,
+                  std::chrono::milliseconds busy_timeout) {
+  if (backend == backend_kind::postgresql) {
+    // Keeps NOTICE lines of CREATE ... IF NOT EXISTS off stderr.
+    return {{"SET client_min_messages = warning", ""}};
+  }
+  // journal_mode is stored in the file; the other pragmas are per
+  // connection. synchronous=FULL makes every commit wait for fsync of
+  // the WAL, so a committed record survives a power loss.
+  return {
+    {"PRAGMA journal_mode = WAL", "wal"},
+    {"PRAGMA synchronous = FULL", ""},
+    {"PRAGMA foreign_keys = ON", ""},
+    {"PRAGMA busy_timeout = " + std::to_string(busy_timeout.count()), ""},
+  };
+}
+
+std::string migration_lock_sql(backend_kind backend) {
+  if (backend == backend_kind::sqlite) {
+    return {};
+  }
+  return "SELECT 1 FROM (SELECT pg_advisory_xact_lock("
+         + std::to_string(migration_lock_key) + ")) AS migration_lock";
+}
+
+const char* lock_rows_suffix(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "" : " FOR UPDATE";
+}
+
+} // namespace skyiq::storage
