@@ -48,12 +48,13 @@ struct arguments {
   bool print_body = false;
 };
 
-// Thrown for a problem the user can fix; main prints it and exits 1.
+// Thrown for a problem the user can fix. main prints it and exits with 1.
 struct failure {
   std::string message;
 };
 
-// Thrown for a command-line mistake; main prints it and the usage, exit 2.
+// Thrown for a command-line mistake. main prints it and the usage and exits
+// with 2.
 struct usage_error {
   std::string message;
 };
@@ -136,7 +137,7 @@ std::string read_token(const arguments& args) {
     throw failure{"no auth token in " + source};
   }
   if (token.find_first_of(" \t\r\n") != std::string::npos) {
-    throw failure{source + " must hold only the auth token, on one line"};
+    throw failure{source + " must contain only the auth token, on one line"};
   }
   return token;
 }

@@ -10,8 +10,8 @@ namespace skyiq::twilio {
 /// (`+` and up to 15 digits). A number without a leading `+` is read as
 /// dialled in `default_region` (an ISO 3166 code such as "US" or "GB").
 /// The number must be *possible* for its country (right length for the
-/// country code) but need not be in a range that libphonenumber's metadata
-/// knows, because Debian ships metadata from 2022 and Twilio's ownership
+/// country code) but need not be in a range listed in libphonenumber's
+/// metadata, because Debian ships metadata from 2022 and Twilio's ownership
 /// check is the authority. Empty, over-long, lettered (vanity), partial
 /// and local-only numbers are `errc::invalid_phone_number` errors.
 /// Thread-safe.

@@ -18,8 +18,8 @@ using detail::http_response;
 
 constexpr const char* api_prefix = "/2010-04-01/Accounts/";
 
-// Pages followed by find_numbers; at Twilio's default of 50 numbers a page
-// this covers 5000 numbers.
+// Maximum pages that find_numbers follows. At Twilio's default of 50
+// numbers a page, this covers 5000 numbers.
 constexpr int max_pages = 100;
 
 // Checks a Twilio SID: two letters and 32 hex digits.
@@ -63,7 +63,7 @@ caf::error rejected_credentials(const credentials& creds,
 caf::error unexpected_status(const http_request& request,
                              const http_response& response) {
   const auto error = detail::parse_error_body(response.body);
-  std::string message = "Twilio answered " + request.method + " " +
+  std::string message = "Twilio responded to " + request.method + " " +
                         request.target + " with " +
                         detail::describe_status(response.status, error) + ".";
   if (!error.more_info.empty()) {
@@ -129,7 +129,7 @@ rest_client::fetch_account_status(const credentials& creds) {
   if (!response) {
     return std::move(response.error());
   }
-  // Twilio answers 404 for an Account SID that does not exist.
+  // Twilio returns 404 for an Account SID that does not exist.
   if (is_auth_failure(*response) || response->status == 404) {
     return rejected_credentials(creds, *response);
   }

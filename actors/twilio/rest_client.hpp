@@ -24,14 +24,14 @@ struct rest_options {
   std::chrono::milliseconds connect_timeout{3000};
   /// Retries after a 429, a 5xx or a transport failure.
   int max_retries = 3;
-  /// Wait before the first retry; it doubles on each further retry, and a
+  /// Wait before the first retry. It doubles on each further retry, and a
   /// longer `Retry-After` from Twilio wins.
   std::chrono::milliseconds retry_backoff{200};
   /// PEM file of a private CA trusted in addition to the system CAs.
   std::string ca_file;
   /// Called once for each failed attempt, before any retry, with the HTTP
   /// status (0 when no response arrived) and Twilio's error code (0 when
-  /// the body had none). Meant for metrics; it must not block.
+  /// the body had none). It feeds metrics and must not block.
   std::function<void(int http_status, int twilio_code)> on_error;
 };
 
@@ -52,10 +52,10 @@ struct incoming_number {
   std::string phone_number;
   std::string friendly_name;
   std::string voice_url;
-  /// Set when a TwiML App handles calls; Twilio then ignores voice_url.
+  /// Set when a TwiML App handles calls. Twilio ignores voice_url then.
   std::string voice_application_sid;
-  /// Set when the number belongs to a SIP trunk; Twilio then ignores
-  /// voice_url.
+  /// Set when the number belongs to a SIP trunk. Twilio ignores voice_url
+  /// then.
   std::string trunk_sid;
   std::string status_callback;
 };
@@ -78,9 +78,9 @@ class transport;
 /// and host name verification. One object owns one connection, so it is
 /// used by one thread at a time; each I/O worker thread owns its own.
 ///
-/// Errors: rejected credentials are `errc::invalid_twilio_credentials`;
-/// 429, 5xx and transport failures are retried with exponential backoff,
-/// then `errc::twilio_unavailable`; a request that runs out of
+/// Rejected credentials are `errc::invalid_twilio_credentials`. A 429, a
+/// 5xx or a transport failure is retried with exponential backoff and then
+/// becomes `errc::twilio_unavailable`. A request that runs out of
 /// `rest_options::timeout` is `errc::twilio_timeout`.
 class rest_client {
 public:

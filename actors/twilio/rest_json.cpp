@@ -10,27 +10,27 @@ namespace {
 
 using json = nlohmann::json;
 
-caf::error malformed(const std::string& what, const std::string& detail) {
+caf::error malformed(const std::string& resource, const std::string& detail) {
   return make_error(errc::twilio_unavailable,
-                    "Twilio returned a malformed " + what + " (" + detail +
+                    "Twilio returned a malformed " + resource + " (" + detail +
                         "). Try again later, and check twilio.api_base_url "
                         "if it persists.");
 }
 
 caf::expected<json> parse_object(const std::string& body,
-                                 const std::string& what) {
+                                 const std::string& resource) {
   auto parsed = json::parse(body, nullptr, false);
   if (parsed.is_discarded()) {
-    return malformed(what, "not JSON");
+    return malformed(resource, "not JSON");
   }
   if (!parsed.is_object()) {
-    return malformed(what, "not a JSON object");
+    return malformed(resource, "not a JSON object");
   }
   return parsed;
 }
 
-// Reads a string field into `out`; null or absent leaves it empty. Returns
-// false when the field has another type.
+// Reads a string field into `out`, which stays empty for null or a missing
+// field. Returns false when the field has another type.
 bool read_string(const json& object, const char* name, std::string& out) {
   const auto it = object.find(name);
   if (it == object.end() || it->is_null()) {
@@ -120,18 +120,18 @@ caf::expected<incoming_number> parse_number(const std::string& body) {
 }
 
 caf::expected<number_page> parse_number_page(const std::string& body) {
-  const std::string what = "IncomingPhoneNumbers page";
-  auto object = parse_object(body, what);
+  const std::string resource = "IncomingPhoneNumbers page";
+  auto object = parse_object(body, resource);
   if (!object) {
     return std::move(object.error());
   }
   const auto list = object->find("incoming_phone_numbers");
   if (list == object->end() || !list->is_array()) {
-    return malformed(what, "incoming_phone_numbers is not a list");
+    return malformed(resource, "incoming_phone_numbers is not a list");
   }
   number_page page;
   if (!read_string(*object, "next_page_uri", page.next_page_uri)) {
-    return malformed(what, "next_page_uri is not a string");
+    return malformed(resource, "next_page_uri is not a string");
   }
   for (const auto& item : *list) {
     auto number = read_number(item);

@@ -12,15 +12,15 @@
 
 namespace skyiq::twilio::detail {
 
-/// Twilio's JSON error body; fields missing from it stay empty.
+/// Twilio's JSON error body. Fields missing from it stay empty.
 struct twilio_error {
   int code = 0;
   std::string message;
   std::string more_info;
 };
 
-/// Reads Twilio's error body leniently, because a proxy may answer with
-/// HTML or nothing at all.
+/// Reads Twilio's error body leniently, because a proxy may respond with
+/// HTML or an empty body.
 twilio_error parse_error_body(const std::string& body);
 
 /// Formats "HTTP 500, code 20500: 'message'" for error messages and logs.
@@ -29,7 +29,7 @@ std::string describe_status(long status, const twilio_error& error);
 /// One page of the IncomingPhoneNumbers list.
 struct number_page {
   std::vector<incoming_number> numbers;
-  /// Path and query of the next page; empty on the last page.
+  /// Path and query of the next page, or empty on the last page.
   std::string next_page_uri;
 };
 

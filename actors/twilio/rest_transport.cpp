@@ -28,9 +28,9 @@ Poco::Logger& logger() {
   return Poco::Logger::get("gateway.twilio");
 }
 
-caf::error setup_error(const std::string& what) {
+caf::error setup_error(const std::string& reason) {
   return make_error(errc::invalid_request,
-                    "cannot set up the Twilio REST client: " + what);
+                    "cannot set up the Twilio REST client: " + reason);
 }
 
 bool is_loopback(const std::string& host) {
@@ -108,7 +108,7 @@ size_t collect_body(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-// Reads Retry-After in delta-seconds form; an HTTP date is ignored.
+// Reads Retry-After in its delta-seconds form and ignores an HTTP date.
 std::optional<std::chrono::seconds> retry_after(CURL* handle) {
   curl_header* header = nullptr;
   if (curl_easy_header(handle, "Retry-After", 0, CURLH_HEADER, -1, &header) !=
@@ -129,7 +129,7 @@ bool is_retryable_status(long status) {
   return status == 429 || (status >= 500 && status <= 599);
 }
 
-// Failures that another connection may not repeat.
+// Returns whether a retry on a new connection may avoid `code`.
 bool is_retryable_transport(CURLcode code) {
   switch (code) {
   case CURLE_COULDNT_RESOLVE_HOST:
@@ -235,7 +235,8 @@ attempt_result transport::attempt(const credentials& creds,
 
   result.code = curl_easy_perform(handle);
 
-  // curl keeps its own copy of the token; drop it between requests.
+  // curl keeps its own copy of the token, so it is cleared after each
+  // request.
   curl_easy_setopt(handle, CURLOPT_PASSWORD, nullptr);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, nullptr);
   if (result.code != CURLE_OK) {
@@ -311,7 +312,8 @@ std::optional<caf::error> final_error(const http_request& request,
   auto failure =
       describe_failure(result.status, result.code, result.failure, result.body);
   std::optional<caf::error> error;
-  // A timeout with budget left was the connect phase, worth a retry.
+  // A timeout that leaves budget came from the connect phase, so a retry
+  // may succeed.
   if (timed_out && remaining_until(deadline) < milliseconds{10}) {
     error = timeout_error(request, options);
   } else if (!answered && !timed_out && !is_retryable_transport(result.code)) {

@@ -38,7 +38,7 @@ std::string printable(std::string_view text) {
   return result;
 }
 
-// Decodes one name or value; `offset` is its position in the body.
+// Decodes one name or value that starts at byte `offset` of the body.
 caf::expected<std::string> decode_component(std::string_view text,
                                             std::size_t offset) {
   std::string result;

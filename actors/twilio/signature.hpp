@@ -14,8 +14,8 @@ using form_params = std::vector<std::pair<std::string, std::string>>;
 
 /// Parses an `application/x-www-form-urlencoded` body. Fields are split on
 /// `&`, `+` decodes to a space and `%XX` to its byte. Repeated names, their
-/// arrival order and empty values are kept; a field without `=` has an
-/// empty value and empty fields (`a=1&&b=2`) are skipped. A `%` that is not
+/// arrival order and empty values are kept. A field without `=` has an
+/// empty value, and empty fields (`a=1&&b=2`) are skipped. A `%` that is not
 /// followed by two hex digits is an `errc::invalid_request` error.
 caf::expected<form_params> parse_form(std::string_view body);
 

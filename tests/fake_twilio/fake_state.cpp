@@ -188,7 +188,7 @@ fake_state::handle(const std::string& method, const std::string& target,
   if (!is_account && !is_list && !is_number) {
     return not_found(path);
   }
-  // Twilio answers another account's path like bad credentials.
+  // Twilio responds to another account's path as to bad credentials.
   if (!account_sid || *account_sid != match[1].str()) {
     return twilio_error_response(401, 20003, "Authenticate");
   }

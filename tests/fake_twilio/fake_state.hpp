@@ -1,7 +1,7 @@
 #pragma once
 
 // Internal to fake_twilio: the accounts, numbers and faults behind the
-// server, and the REST logic that answers requests.
+// server, and the REST logic that responds to requests.
 
 #include "tests/fake_twilio/fake_twilio.hpp"
 
@@ -10,7 +10,7 @@
 
 namespace skyiq::testing {
 
-/// An answer of the fake: status, JSON body and optional Retry-After.
+/// A response of the fake: status, JSON body and optional Retry-After.
 struct fake_response {
   int status = 200;
   std::string body;
@@ -54,12 +54,13 @@ struct fake_state {
   std::optional<std::string>
   authenticate(const std::optional<basic_auth>& auth) const;
 
-  /// Answers one REST request; `account_sid` is the authenticated account.
+  /// Responds to one REST request made as `account_sid`, the authenticated
+  /// account, or as nobody when it is empty.
   fake_response handle(const std::string& method, const std::string& target,
                        const std::string& body,
                        const std::optional<std::string>& account_sid);
 
-  /// Waits for `delay`; returns false when `stop` ended the wait early.
+  /// Waits for `delay`. Returns false when `stop` ended the wait early.
   bool wait(std::chrono::milliseconds delay);
   void stop();
 

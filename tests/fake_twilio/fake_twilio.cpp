@@ -26,7 +26,7 @@ namespace {
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
-// Request bodies beyond this are answered 413.
+// Request bodies beyond this get a 413 response.
 constexpr std::size_t max_body_bytes = 1024 * 1024;
 
 std::optional<std::string> read_body(HTTPServerRequest& request) {
@@ -54,14 +54,14 @@ std::optional<basic_auth> basic_auth_of(const HTTPServerRequest& request) {
   }
 }
 
-void send(HTTPServerResponse& response, const fake_response& answer) {
+void send(HTTPServerResponse& response, const fake_response& reply) {
   response.setStatus(
-      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer.status));
-  if (answer.retry_after_seconds) {
-    response.set("Retry-After", std::to_string(*answer.retry_after_seconds));
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+  if (reply.retry_after_seconds) {
+    response.set("Retry-After", std::to_string(*reply.retry_after_seconds));
   }
   response.setContentType("application/json; charset=utf-8");
-  response.sendBuffer(answer.body.data(), answer.body.size());
+  response.sendBuffer(reply.body.data(), reply.body.size());
 }
 
 void close_connection(HTTPServerRequest& request,
@@ -89,12 +89,12 @@ void send_truncated(HTTPServerRequest& request, HTTPServerResponse& response) {
 fake_response fault_response(const fault& f) {
   const auto reason = Poco::Net::HTTPResponse::getReasonForStatus(
       static_cast<Poco::Net::HTTPResponse::HTTPStatus>(f.status));
-  auto answer = twilio_error_response(f.status, 20000 + f.status, reason);
-  answer.retry_after_seconds = f.retry_after_seconds;
+  auto reply = twilio_error_response(f.status, 20000 + f.status, reason);
+  reply.retry_after_seconds = f.retry_after_seconds;
   if (f.body) {
-    answer.body = *f.body;
+    reply.body = *f.body;
   }
-  return answer;
+  return reply;
 }
 
 class request_handler : public Poco::Net::HTTPRequestHandler {
@@ -126,7 +126,7 @@ public:
   }
 
 private:
-  // Returns true when the request is still to be answered normally.
+  // Returns true when the request still gets its normal response.
   bool apply_fault(const fault& f, HTTPServerRequest& request,
                    HTTPServerResponse& response) {
     if (f.delay.count() > 0 && !state_->wait(f.delay)) {

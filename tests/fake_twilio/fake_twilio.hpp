@@ -23,8 +23,8 @@ namespace skyiq::testing {
 struct fault {
   std::string method;
   std::string path_contains;
-  /// HTTP status of the answer, with Twilio's JSON error body unless
-  /// `body` is set; 0 answers normally after `delay`.
+  /// HTTP status of the response, with Twilio's JSON error body unless
+  /// `body` is set. 0 sends the normal response after `delay`.
   int status = 500;
   /// Replaces the body sent with `status`, to send malformed JSON or a
   /// crafted 200 page.
@@ -32,7 +32,7 @@ struct fault {
   int count = 1;
   /// Sent as the `Retry-After` header.
   std::optional<int> retry_after_seconds;
-  /// Wait before answering; the wait ends early when the fake stops.
+  /// Wait before responding. The wait ends early when the fake stops.
   std::chrono::milliseconds delay{0};
   /// Closes the connection without sending anything.
   bool drop_connection = false;
@@ -76,7 +76,7 @@ struct fake_options {
   std::uint16_t port = 0;
   /// Numbers per page when the request has no PageSize.
   std::size_t page_size = 50;
-  /// PEM certificate and key; when both are set the fake speaks https.
+  /// PEM certificate and key. When both are set, the fake serves https.
   std::string certificate_file;
   std::string private_key_file;
 };
@@ -86,11 +86,12 @@ struct fake_state;
 /// A local stand-in for Twilio's REST API (2010-04-01) with Twilio's JSON
 /// shapes: the Account resource, the IncomingPhoneNumbers list (partial
 /// PhoneNumber filter, PageSize/Page pagination) and number updates. It
-/// checks Basic auth, answers 401 with code 20003 for unknown credentials
+/// checks Basic auth, responds 401 with code 20003 for unknown credentials
 /// and for another account's path, and can inject faults. Thread-safe.
 class fake_twilio {
 public:
-  /// Starts serving on 127.0.0.1; throws Poco::Exception when it cannot.
+  /// Starts serving on 127.0.0.1. Throws Poco::Exception when it cannot
+  /// bind the port or load the TLS files.
   explicit fake_twilio(fake_options options = {});
   ~fake_twilio();
 

@@ -41,7 +41,7 @@ TEST_CASE("GB numbers normalize to E.164") {
   CHECK(normalized("+44 (0)20 7946 0958", "US") == "+442079460958");
 }
 
-TEST_CASE("DE numbers of different lengths normalize to E.164") {
+TEST_CASE("DE numbers of varied length normalize") {
   CHECK(normalized("+49 30 123456", "US") == "+4930123456");
   CHECK(normalized("030 12345678", "DE") == "+493012345678");
   CHECK(normalized("0151 23456789", "DE") == "+4915123456789");
@@ -58,7 +58,7 @@ TEST_CASE("lower-case default region is accepted") {
   CHECK(normalized("020 7946 0958", "gb") == "+442079460958");
 }
 
-TEST_CASE("possible but unassigned ranges are accepted") {
+TEST_CASE("unassigned but possible numbers pass") {
   // 555-01XX is reserved for fiction and not a valid assigned number, but
   // its length is possible, which is all the gateway requires.
   CHECK(normalized("+1 212 555 0100", "US") == "+12125550100");
@@ -72,7 +72,7 @@ TEST_CASE("partial numbers are rejected") {
   CHECK(normalized("+", "US") == "error: invalid_phone_number");
 }
 
-TEST_CASE("partial number message names the value and the fix") {
+TEST_CASE("partial number message names the fix") {
   const auto result = normalize_e164("+1415", "US");
   REQUIRE_FALSE(result);
   const auto message = skyiq::message_of(result.error());
@@ -116,7 +116,7 @@ TEST_CASE("unknown country code is rejected") {
   CHECK(normalized("+999 1234 5678", "US") == "error: invalid_phone_number");
 }
 
-TEST_CASE("unknown default region is rejected for national numbers") {
+TEST_CASE("national number with unknown region fails") {
   const auto result = normalize_e164("020 7946 0958", "ZZ");
   REQUIRE_FALSE(result);
   CHECK(skyiq::code_of(result.error()) == skyiq::errc::invalid_phone_number);

@@ -60,7 +60,7 @@ TEST_CASE_METHOD(rest_fixture, "another account's path is rejected") {
   CHECK_FALSE(contains(message(found.error()), token_b));
 }
 
-TEST_CASE_METHOD(rest_fixture, "unknown account answered 404 is invalid") {
+TEST_CASE_METHOD(rest_fixture, "404 on account fetch is invalid") {
   fake.inject(make_fault("GET", account_a + ".json", 404));
   auto twilio = client();
   const auto checked = twilio.check_account(creds_a);
@@ -120,7 +120,7 @@ TEST_CASE_METHOD(rest_fixture, "malformed number SID sends no request") {
   CHECK(fake.requests().empty());
 }
 
-TEST_CASE_METHOD(rest_fixture, "429 with Retry-After is retried after it") {
+TEST_CASE_METHOD(rest_fixture, "429 waits for Retry-After") {
   auto throttled = make_fault("GET", ".json", 429);
   throttled.retry_after_seconds = 1;
   fake.inject(throttled);
@@ -216,7 +216,7 @@ TEST_CASE_METHOD(rest_fixture, "hang past the timeout is twilio_timeout") {
   CHECK(fake.requests().size() == 1);
 }
 
-TEST_CASE_METHOD(rest_fixture, "slow answer within the timeout succeeds") {
+TEST_CASE_METHOD(rest_fixture, "slow response within timeout succeeds") {
   auto slow = make_fault("GET", "", 0);
   slow.delay = std::chrono::milliseconds(200);
   fake.inject(slow);
@@ -260,8 +260,7 @@ TEST_CASE_METHOD(rest_fixture, "truncated body is retried") {
   CHECK(fake.requests().size() == 2);
 }
 
-TEST_CASE_METHOD(rest_fixture,
-                 "connections dropped every time are unavailable") {
+TEST_CASE_METHOD(rest_fixture, "always dropped connection is unavailable") {
   auto opts = options();
   auto dropped = make_fault("GET", "", 0, opts.max_retries + 1);
   dropped.drop_connection = true;
@@ -282,9 +281,9 @@ TEST_CASE("refused connection is twilio_unavailable") {
   options.on_error = [&failures](int status, int) {
     failures += status == 0 ? 1 : 100;
   };
-  auto made = rest_client::make(options);
-  REQUIRE(made);
-  const auto checked = made->check_account({account_a, token_a});
+  auto client = rest_client::make(options);
+  REQUIRE(client);
+  const auto checked = client->check_account({account_a, token_a});
   REQUIRE_FALSE(checked);
   CHECK(skyiq::code_of(checked.error()) == errc::twilio_unavailable);
   CHECK(failures == 3);
@@ -312,8 +311,7 @@ TEST_CASE_METHOD(rest_fixture, "wrong field type is twilio_unavailable") {
   CHECK(skyiq::code_of(found.error()) == errc::twilio_unavailable);
 }
 
-TEST_CASE_METHOD(rest_fixture,
-                 "next_page_uri to another host is not followed") {
+TEST_CASE_METHOD(rest_fixture, "foreign next_page_uri is not followed") {
   auto hostile = make_fault("GET", "IncomingPhoneNumbers", 200);
   hostile.body = R"({"incoming_phone_numbers": [],
     "next_page_uri": "//evil.example/2010-04-01/Accounts/x.json"})";
@@ -358,7 +356,7 @@ TEST_CASE_METHOD(rest_fixture, "400 from Twilio carries its message") {
   CHECK(fake.requests().size() == 1);
 }
 
-TEST_CASE("http base URL is accepted only for loopback") {
+TEST_CASE("plain http only for loopback") {
   CHECK(make_with_base("http://127.0.0.1:8080"));
   CHECK(make_with_base("http://localhost:8080/"));
   CHECK(make_with_base("http://[::1]:8080"));
@@ -367,27 +365,27 @@ TEST_CASE("http base URL is accepted only for loopback") {
        {"http://api.twilio.com", "http://10.0.0.1:8080",
         "http://127.0.0.1.evil.example", "http://localhost.evil.example:80"}) {
     INFO(url);
-    const auto made = make_with_base(url);
-    REQUIRE_FALSE(made);
-    CHECK(skyiq::code_of(made.error()) == errc::invalid_request);
-    CHECK(contains(message(made.error()), "https"));
+    const auto client = make_with_base(url);
+    REQUIRE_FALSE(client);
+    CHECK(skyiq::code_of(client.error()) == errc::invalid_request);
+    CHECK(contains(message(client.error()), "https"));
   }
 }
 
-TEST_CASE("malformed base URLs are refused") {
+TEST_CASE("malformed base URLs are rejected") {
   for (const auto* url :
        {"", "api.twilio.com", "ftp://api.twilio.com",
         "https://user:secret@api.twilio.com", "https://api.twilio.com/?a=1",
         "https://api.twilio.com/#x", "http://user:secret@10.0.0.1"}) {
     INFO(url);
-    const auto made = make_with_base(url);
-    REQUIRE_FALSE(made);
-    CHECK(skyiq::code_of(made.error()) == errc::invalid_request);
-    CHECK_FALSE(contains(message(made.error()), "secret@"));
+    const auto client = make_with_base(url);
+    REQUIRE_FALSE(client);
+    CHECK(skyiq::code_of(client.error()) == errc::invalid_request);
+    CHECK_FALSE(contains(message(client.error()), "secret@"));
   }
 }
 
-TEST_CASE("non-positive timeouts are refused") {
+TEST_CASE("non-positive timeouts are rejected") {
   rest_options options;
   options.base_url = "https://api.twilio.com";
   options.timeout = std::chrono::milliseconds(0);

@@ -43,8 +43,7 @@ TEST_CASE_METHOD(rest_fixture, "account check accepts an active account") {
   CHECK(requests[0].authenticated);
 }
 
-TEST_CASE_METHOD(rest_fixture,
-                 "account status is returned as Twilio sends it") {
+TEST_CASE_METHOD(rest_fixture, "account status is passed through") {
   fake.set_account_status(account_a, "closed");
   auto twilio = client();
   const auto status = twilio.fetch_account_status(creds_a);

@@ -49,7 +49,7 @@ TEST_CASE_METHOD(tls_fixture, "https with the private CA is verified") {
   CHECK(fake.requests().size() == 1);
 }
 
-TEST_CASE_METHOD(tls_fixture, "unknown CA is refused before auth is sent") {
+TEST_CASE_METHOD(tls_fixture, "unknown CA is rejected before auth") {
   auto twilio = rest_fixture::client(options("localhost", false));
   const auto checked = twilio.check_account({account_a, token_a});
   REQUIRE_FALSE(checked);
@@ -61,7 +61,7 @@ TEST_CASE_METHOD(tls_fixture, "unknown CA is refused before auth is sent") {
   CHECK(failures == 1);
 }
 
-TEST_CASE_METHOD(tls_fixture, "certificate for another host is refused") {
+TEST_CASE_METHOD(tls_fixture, "certificate for another host is rejected") {
   auto twilio = rest_fixture::client(options("127.0.0.1", true));
   const auto checked = twilio.check_account({account_a, token_a});
   REQUIRE_FALSE(checked);

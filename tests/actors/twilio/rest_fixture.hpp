@@ -91,9 +91,9 @@ struct rest_fixture {
   }
 
   static rest_client client(rest_options opts) {
-    auto made = rest_client::make(std::move(opts));
-    REQUIRE(made);
-    return std::move(*made);
+    auto created = rest_client::make(std::move(opts));
+    REQUIRE(created);
+    return std::move(*created);
   }
 };
 

@@ -47,7 +47,7 @@ TEST_CASE("signature does not depend on parameter order") {
         "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
 }
 
-TEST_CASE("signature of the URL with port 443 matches its vector") {
+TEST_CASE("signature covers an explicit port 443") {
   CHECK(compute_signature(token, url_with_port, params) ==
         "kvajT1Ptam85bY51eRf/AJRuM3w=");
 }
@@ -60,7 +60,7 @@ TEST_CASE("signature keeps the case of the host") {
                                  "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
 }
 
-TEST_CASE("signature sorts by name, not by joined name and value") {
+TEST_CASE("signature sorts names, not joined pairs") {
   const auto reason_params = with_reason_params();
   CHECK(compute_signature(token, url, reason_params) ==
         "vOEb5UThFn24KEfnOFLQY2AE5FY=");
@@ -80,7 +80,7 @@ TEST_CASE("signature sorts the values of a repeated name") {
         "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
 }
 
-TEST_CASE("signature of an http URL with port 1234 matches its vector") {
+TEST_CASE("signature keeps a non-default http port") {
   const std::string http_url =
       "http://mycompany.com:1234/myapp.php?foo=1&bar=2";
   CHECK(compute_signature(token, http_url, params) ==
@@ -127,7 +127,7 @@ TEST_CASE("validation keeps a non-default port") {
                            compute_signature(token, other_port, params)));
 }
 
-TEST_CASE("validation does not move port 443 to an http URL") {
+TEST_CASE("validation ignores port 443 on http") {
   const std::string http_443 = "http://mycompany.com:443/myapp.php";
   const auto without_port =
       compute_signature(token, "http://mycompany.com/myapp.php", params);
@@ -240,7 +240,7 @@ TEST_CASE("form parser rejects malformed percent escapes") {
   }
 }
 
-TEST_CASE("form parser names the bad escape and its position") {
+TEST_CASE("form parser error locates the escape") {
   const auto parsed = parse_form("To=%2B1&Body=100%");
   REQUIRE_FALSE(parsed);
   const auto message = skyiq::message_of(parsed.error());

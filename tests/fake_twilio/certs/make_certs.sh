@@ -2,7 +2,8 @@
 # Regenerates the test-only TLS files of the fake Twilio server: a private
 # CA and a server certificate for "localhost" only (no IP address), so that
 # https://localhost verifies with the CA and https://127.0.0.1 fails the
-# host name check. Valid for 100 years; the keys protect nothing.
+# host name check. Both are valid for 100 years, and the keys protect
+# nothing.
 set -eu
 cd "$(dirname "$0")"
 openssl req -x509 -newkey rsa:2048 -nodes -days 36500 \
