@@ -22,10 +22,24 @@ constexpr std::size_t max_input_length = 40;
 constexpr const char* e164_hint =
     " Give it in E.164 form, such as +14155550123.";
 
+// Shows the input with control characters replaced, so that an error
+// message cannot carry a line break into a log.
+std::string printable(const std::string& input) {
+  std::string result = input;
+  for (char& c : result) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      c = '?';
+    }
+  }
+  return result;
+}
+
 caf::error invalid(const std::string& input, const std::string& reason) {
   return make_error(errc::invalid_phone_number,
-                    "'" + input + "' is not a possible phone number (" +
-                        reason + ")." + e164_hint);
+                    "'" + printable(input) +
+                        "' is not a possible phone number (" + reason + ")." +
+                        e164_hint);
 }
 
 // Letters would be read as a vanity number (1-800-FLOWERS) and other

@@ -72,6 +72,12 @@ caf::error unexpected_status(const http_request& request,
   return make_error(errc::twilio_unavailable, std::move(message));
 }
 
+// Checks that `uri` is `list_path` itself or with a query.
+bool is_page_of(const std::string& uri, const std::string& list_path) {
+  return uri.compare(0, list_path.size(), list_path) == 0 &&
+         (uri.size() == list_path.size() || uri[list_path.size()] == '?');
+}
+
 bool is_success(const http_response& response) {
   return response.status >= 200 && response.status <= 299;
 }
@@ -193,10 +199,10 @@ rest_client::find_numbers(const credentials& creds,
       return numbers;
     }
     // Basic auth goes only to this account's list on the same host.
-    if (parsed->next_page_uri.rfind(list_path, 0) != 0) {
+    if (!is_page_of(parsed->next_page_uri, list_path)) {
       return make_error(errc::twilio_unavailable,
                         "Twilio returned a next_page_uri outside " + list_path +
-                            "; the page was not followed.");
+                            ", so the page was not followed.");
     }
     target = parsed->next_page_uri;
   }

@@ -289,11 +289,23 @@ caf::error unavailable_error(const http_request& request, int attempts,
                         failure + ". " + hint);
 }
 
+// Replaces quotes and control characters, which could forge log fields,
+// in text that came from the server.
+std::string log_safe(std::string text) {
+  for (char& c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '"') {
+      c = '?';
+    }
+  }
+  return text;
+}
+
 void log_failure(const http_request& request, int attempts,
                  const std::string& failure) {
   logger().error("twilio-request-failed method=" + request.method + " target=" +
                  request.target + " attempts=" + std::to_string(attempts) +
-                 " failure=\"" + failure + "\"");
+                 " failure=\"" + log_safe(failure) + "\"");
 }
 
 constexpr const char* retry_hint = "Try again later.";
@@ -335,7 +347,7 @@ std::optional<caf::error> final_error(const http_request& request,
                      " target=" + request.target +
                      " attempt=" + std::to_string(attempts) +
                      " wait_ms=" + std::to_string(wait.count()) +
-                     " failure=\"" + failure + "\"");
+                     " failure=\"" + log_safe(failure) + "\"");
   }
   return error;
 }

@@ -112,6 +112,13 @@ TEST_CASE("garbage is rejected") {
   }
 }
 
+TEST_CASE("error message hides control characters") {
+  const auto result = normalize_e164("+1\n4155550123", "US");
+  REQUIRE_FALSE(result);
+  CHECK(skyiq::message_of(result.error()).find("'+1?4155550123'") !=
+        std::string::npos);
+}
+
 TEST_CASE("unknown country code is rejected") {
   CHECK(normalized("+999 1234 5678", "US") == "error: invalid_phone_number");
 }

@@ -323,6 +323,20 @@ TEST_CASE_METHOD(rest_fixture, "foreign next_page_uri is not followed") {
   CHECK(fake.requests().size() == 1);
 }
 
+TEST_CASE_METHOD(rest_fixture, "next_page_uri beyond the list is rejected") {
+  const auto list =
+      "/2010-04-01/Accounts/" + account_a + "/IncomingPhoneNumbers.json";
+  auto sideways = make_fault("GET", "IncomingPhoneNumbers", 200);
+  sideways.body = R"({"incoming_phone_numbers": [], "next_page_uri": ")" +
+                  list + R"(/../../../Accounts.json"})";
+  fake.inject(sideways);
+  auto twilio = client();
+  const auto found = twilio.find_numbers(creds_a, std::nullopt);
+  REQUIRE_FALSE(found);
+  CHECK(skyiq::code_of(found.error()) == errc::twilio_unavailable);
+  CHECK(fake.requests().size() == 1);
+}
+
 TEST_CASE_METHOD(rest_fixture, "endless pagination stops at 100 pages") {
   const auto list =
       "/2010-04-01/Accounts/" + account_a + "/IncomingPhoneNumbers.json";
