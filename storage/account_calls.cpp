@@ -103,7 +103,7 @@ caf::expected<call_record> account_store::create_call(call_record call) const {
   if (call.created_at == 0) {
     call.created_at = now_ms();
   }
-  return with_connection(
+  return with_transaction(
     db_->pool(), "create call",
     [&](sql_connection& connection) -> caf::expected<call_record> {
       if (!insert_call_if_absent(connection, account_id_, call)) {
@@ -116,7 +116,7 @@ caf::expected<call_record> account_store::create_call(call_record call) const {
 }
 
 caf::expected<void> account_store::delete_call(const std::string& id) const {
-  return with_connection(
+  return with_transaction(
     db_->pool(), "delete call",
     [&](sql_connection& connection) -> caf::expected<void> {
       if (connection.execute("DELETE FROM calls WHERE account_id = ? "

@@ -220,7 +220,7 @@ caf::expected<business_profile> account_store::load_profile() const {
 
 caf::expected<void>
 account_store::save_profile(const business_profile& profile) const {
-  return with_connection(
+  return with_transaction(
     db_->pool(), "save business profile",
     [&](sql_connection& connection) -> caf::expected<void> {
       connection.execute(

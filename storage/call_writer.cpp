@@ -91,6 +91,29 @@ bool is_item_error(const Poco::Exception& e) {
          && e.displayText().find("violates") != std::string::npos;
 }
 
+caf::error rejection_error(const call_write& write,
+                           const std::string& reason) {
+  return make_error(errc::internal,
+                    "the database rejected a call write for account "
+                      + write.account_id() + ": " + reason);
+}
+
+// Applies one item without a savepoint. An item the database rejects sets
+// `rejected`. The transaction is then unusable on PostgreSQL, so the caller
+// rolls back and runs the batch again through `apply_isolated`.
+result_type apply_direct(sql_connection& connection, const call_write& write,
+                         bool& rejected) {
+  try {
+    return apply_item(connection, write);
+  } catch (const Poco::Exception& e) {
+    if (!is_item_error(e) || !connection.connected()) {
+      throw;
+    }
+    rejected = true;
+    return rejection_error(write, e.displayText());
+  }
+}
+
 // Applies one item inside a savepoint, so that a rejected item is rolled
 // back alone. Connection-level failures propagate and fail the batch.
 result_type apply_isolated(sql_connection& connection,
@@ -112,9 +135,32 @@ result_type apply_isolated(sql_connection& connection,
   }
   connection.execute("ROLLBACK TO SAVEPOINT call_write");
   connection.execute("RELEASE SAVEPOINT call_write");
-  return make_error(errc::internal,
-                    "the database rejected a call write for account "
-                      + write.account_id() + ": " + rejection);
+  return rejection_error(write, rejection);
+}
+
+// Runs the whole batch in one transaction. Savepoints cost two statements
+// per item, so the first attempt goes without them; only a batch with a
+// rejected item runs again with `isolate`.
+caf::expected<void> run_batch(connection_pool& pool,
+                              const std::vector<call_write>& batch,
+                              bool isolate, bool& rejected,
+                              std::vector<result_type>& results) {
+  return with_transaction(
+    pool, "call batch commit",
+    [&](sql_connection& connection) -> caf::expected<void> {
+      results.clear();
+      for (const auto& write : batch) {
+        if (isolate) {
+          results.push_back(apply_isolated(connection, write));
+          continue;
+        }
+        results.push_back(apply_direct(connection, write, rejected));
+        if (rejected) {
+          return results.back().error();
+        }
+      }
+      return caf::unit;
+    });
 }
 
 } // namespace
@@ -128,15 +174,11 @@ call_writer::commit(const std::vector<call_write>& batch) {
   if (batch.empty()) {
     return results;
   }
-  auto outcome = with_transaction(
-    db_->pool(), "call batch commit",
-    [&](sql_connection& connection) -> caf::expected<void> {
-      results.clear();
-      for (const auto& write : batch) {
-        results.push_back(apply_isolated(connection, write));
-      }
-      return caf::unit;
-    });
+  bool rejected = false;
+  auto outcome = run_batch(db_->pool(), batch, false, rejected, results);
+  if (!outcome && rejected) {
+    outcome = run_batch(db_->pool(), batch, true, rejected, results);
+  }
   if (outcome) {
     return results;
   }

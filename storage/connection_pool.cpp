@@ -8,6 +8,8 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Logger.h>
 
+#include <cctype>
+
 namespace skyiq::storage {
 
 namespace {
@@ -36,6 +38,25 @@ void run_setup(Poco::Data::Session& session, const setup_statement& setup,
       + " for " + target.display
       + "; put the database on a local file system");
   }
+}
+
+// Returns `text` on one line: libpq messages span several lines with tabs.
+std::string one_line(const std::string& text) {
+  std::string out;
+  bool in_space = false;
+  for (char c : text) {
+    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
+    if (space && !in_space && !out.empty()) {
+      out += ' ';
+    } else if (!space) {
+      out += c;
+    }
+    in_space = space;
+  }
+  while (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
+  return out;
 }
 
 } // namespace
@@ -105,7 +126,7 @@ caf::expected<sql_connection> connection_pool::open_new() {
   }
   available_.notify_one();
   auto message = "cannot connect to " + target_.display + ": "
-                 + scrub(detail, target_) + "; retry later";
+                 + one_line(scrub(detail, target_)) + "; retry later";
   log_failure(message);
   return make_error(errc::unavailable, std::move(message));
 }
@@ -134,7 +155,7 @@ void connection_pool::release(session_ptr session, bool healthy) {
 }
 
 sql_failure connection_pool::classify(const sql_connection& connection,
-                                      const char* what,
+                                      const char* operation,
                                       std::exception_ptr failure) {
   auto code = errc::unavailable;
   std::string detail;
@@ -156,8 +177,8 @@ sql_failure connection_pool::classify(const sql_connection& connection,
   sql_failure result;
   result.retry = !connection.connected() && connection.reused()
                  && !connection.outcome_uncertain();
-  auto message = std::string(what) + " failed on " + target_.display + ": "
-                 + scrub(detail, target_);
+  auto message = std::string(operation) + " failed on " + target_.display + ": "
+                 + one_line(scrub(detail, target_));
   log_failure(message + (result.retry ? " (retrying on a new connection)"
                                       : ""));
   if (code == errc::unavailable) {

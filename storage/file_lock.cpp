@@ -37,7 +37,7 @@ bool make_parent_directories(const std::string& path) {
 }
 
 caf::expected<std::unique_ptr<file_lock>>
-file_lock::acquire(const std::string& path, const std::string& what) {
+file_lock::acquire(const std::string& path, const std::string& resource) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return make_error(errc::unavailable, "cannot open lock file " + path
@@ -50,7 +50,7 @@ file_lock::acquire(const std::string& path, const std::string& what) {
                                              + std::strerror(errno));
     }
     return make_error(errc::unavailable,
-                      what + " is in use by another gateway process (pid "
+                      resource + " is in use by another gateway process (pid "
                         + read_holder_pid(fd) + ", lock file " + path
                         + "); stop that process or point storage.url at "
                           "another file");

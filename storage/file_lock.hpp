@@ -17,10 +17,10 @@ class file_lock {
 public:
   /// Takes the lock on `path`, creating the file with mode 0600. Errors
   /// (errc::unavailable): another open file description holds the lock
-  /// (a message naming `what` and the holder's pid), or the file cannot be
+  /// (a message naming `resource` and the holder's pid), or the file cannot be
   /// created.
   static caf::expected<std::unique_ptr<file_lock>>
-  acquire(const std::string& path, const std::string& what);
+  acquire(const std::string& path, const std::string& resource);
 
   file_lock(const file_lock&) = delete;
   file_lock& operator=(const file_lock&) = delete;

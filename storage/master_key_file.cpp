@@ -41,9 +41,9 @@ private:
   int fd_;
 };
 
-caf::error key_error(const std::string& path, const std::string& what) {
+caf::error key_error(const std::string& path, const std::string& problem) {
   return make_error(errc::invalid_request,
-                    "master key file " + path + ": " + what);
+                    "master key file " + path + ": " + problem);
 }
 
 caf::error system_error(const std::string& path, const char* action) {

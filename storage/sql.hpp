@@ -158,9 +158,10 @@ public:
   /// within the acquire timeout, or the server cannot be reached.
   caf::expected<sql_connection> acquire();
 
-  /// Turns the exception thrown inside an operation named `what` into an
+  /// Turns the exception thrown inside an operation named `operation` into an
   /// error, and decides whether the operation may be retried.
-  sql_failure classify(const sql_connection& connection, const char* what,
+  sql_failure classify(const sql_connection& connection,
+                       const char* operation,
                        std::exception_ptr failure);
 
   backend_kind backend() const {
@@ -196,7 +197,7 @@ private:
 /// new connection, so a server restart costs no request that could be
 /// repeated safely.
 template <class F>
-auto with_connection(connection_pool& pool, const char* what, F&& f)
+auto with_connection(connection_pool& pool, const char* operation, F&& f)
   -> decltype(f(std::declval<sql_connection&>())) {
   for (int attempt = 0;; ++attempt) {
     auto connection = pool.acquire();
@@ -206,7 +207,7 @@ auto with_connection(connection_pool& pool, const char* what, F&& f)
     try {
       return f(*connection);
     } catch (...) {
-      auto failure = pool.classify(*connection, what,
+      auto failure = pool.classify(*connection, operation,
                                    std::current_exception());
       if (!failure.retry || attempt > 0) {
         return std::move(failure.error);
@@ -218,9 +219,9 @@ auto with_connection(connection_pool& pool, const char* what, F&& f)
 /// Runs `f` inside one write transaction: commits when `f` returns a value
 /// and rolls back when it returns an error or throws.
 template <class F>
-auto with_transaction(connection_pool& pool, const char* what, F&& f)
+auto with_transaction(connection_pool& pool, const char* operation, F&& f)
   -> decltype(f(std::declval<sql_connection&>())) {
-  return with_connection(pool, what, [&](sql_connection& connection) {
+  return with_connection(pool, operation, [&](sql_connection& connection) {
     connection.begin_write();
     auto result = f(connection);
     if (result) {

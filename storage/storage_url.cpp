@@ -14,8 +14,8 @@ using keyword_list = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* default_connect_timeout = "5";
 
-caf::error url_error(const std::string& what) {
-  return make_error(errc::invalid_request, "invalid storage.url: " + what);
+caf::error url_error(const std::string& problem) {
+  return make_error(errc::invalid_request, "invalid storage.url: " + problem);
 }
 
 bool starts_with(const std::string& text, const std::string& prefix) {

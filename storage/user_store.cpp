@@ -88,8 +88,9 @@ bool is_token_shape(const std::string& token) {
             });
 }
 
-// Stores the hash of `token` and drops the account's expired sessions, so
-// that the table does not grow without bound.
+// Stores the hash of `token` and drops the account's expired sessions.
+// NOTE: expired sessions of an account that never logs in again stay in the
+// table; a periodic purge would be needed if that grows large.
 void insert_session(sql_connection& connection, const std::string& account_id,
                     const std::string& token, timestamp_ms expires_at) {
   auto now = now_ms();
@@ -224,7 +225,7 @@ caf::expected<void> user_store::logout(const std::string& token) {
     return no_session();
   }
   auto token_hash = sha256_hex(token);
-  return with_connection(
+  return with_transaction(
     db_->pool(), "log out",
     [&](sql_connection& connection) -> caf::expected<void> {
       if (connection.execute("DELETE FROM sessions WHERE token_hash = ? "

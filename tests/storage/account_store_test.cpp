@@ -139,9 +139,9 @@ TEST_CASE("number claimed by another account is in use") {
   CHECK(bob.number_claimable("+15550002222").value() == false);
   CHECK(alice.number_claimable("+15550002222").value() == true);
   CHECK(bob.number_claimable("+15550009999").value() == true);
-  auto taken = bob.save_setup(credentials("AC2"), number("+15550002222"));
-  REQUIRE_FALSE(taken);
-  CHECK(code_of(taken.error()) == errc::number_in_use);
+  auto claim = bob.save_setup(credentials("AC2"), number("+15550002222"));
+  REQUIRE_FALSE(claim);
+  CHECK(code_of(claim.error()) == errc::number_in_use);
   // The failed transaction stored no credentials for bob.
   CHECK(bob.load_credentials().value() == std::nullopt);
   CHECK(bob.claimed_numbers()->empty());

@@ -23,9 +23,9 @@ argon2_params cheap_argon2() {
 
 temp_dir::temp_dir() {
   char pattern[] = "/tmp/skyiq-storage-test.XXXXXX";
-  auto* made = ::mkdtemp(pattern);
-  REQUIRE(made != nullptr);
-  path_ = made;
+  auto* created_path = ::mkdtemp(pattern);
+  REQUIRE(created_path != nullptr);
+  path_ = created_path;
 }
 
 temp_dir::~temp_dir() {
@@ -55,18 +55,22 @@ void postgres_admin(const std::string& sql) {
   auto target = parse_storage_url(postgres_url());
   REQUIRE(target);
   Poco::Data::Session session("PostgreSQL", target->connection_string);
+  Poco::Data::Statement quiet(session);
+  quiet << "SET client_min_messages = warning";
+  quiet.execute();
   Poco::Data::Statement statement(session);
   statement << sql;
   statement.execute();
 }
 
-std::string with_search_path(const std::string& url,
-                             const std::string& schema) {
+std::string in_schema(const std::string& url, const std::string& schema) {
   if (url.rfind("postgres", 0) == 0) {
     auto separator = url.find('?') == std::string::npos ? "?" : "&";
-    return url + separator + "options=-csearch_path%3D" + schema;
+    return url + separator + "options=-csearch_path%3D" + schema
+           + "&application_name=" + schema;
   }
-  return url + " options=-csearch_path=" + schema;
+  return url + " options=-csearch_path=" + schema
+         + " application_name=" + schema;
 }
 
 test_store::test_store() {
@@ -76,7 +80,7 @@ test_store::test_store() {
   if (testing_postgres()) {
     schema_ = "skyiq_test_" + sha256_hex(random_id()).substr(0, 16);
     postgres_admin("CREATE SCHEMA " + schema_);
-    url_ = with_search_path(postgres_url(), schema_);
+    url_ = in_schema(postgres_url(), schema_);
   } else {
     url_ = "sqlite:" + dir_.path() + "/gateway.db";
   }

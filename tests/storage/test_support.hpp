@@ -73,6 +73,11 @@ public:
     return dir_;
   }
 
+  /// Returns the PostgreSQL schema of this store; empty for SQLite.
+  const std::string& schema() const {
+    return schema_;
+  }
+
 private:
   temp_dir dir_;
   std::string url_;
@@ -88,9 +93,9 @@ std::string postgres_url();
 /// Runs `sql` on the PostgreSQL server of the tests outside the pool.
 void postgres_admin(const std::string& sql);
 
-/// Returns `url` with the search path set to `schema`.
-std::string with_search_path(const std::string& url,
-                             const std::string& schema);
+/// Returns `url` with the search path and the application name set to
+/// `schema`, so that a test can find its own server sessions.
+std::string in_schema(const std::string& url, const std::string& schema);
 
 /// A call record with the given CallSid and status, to the number +1555.
 call_record sample_call(const std::string& call_sid,
