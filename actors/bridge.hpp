@@ -1,0 +1,113 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+#include "storage/errors.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/sec.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <vector>
+
+namespace skyiq::actors {
+
+/// Lets threads that are not actors (Poco's HTTP workers) ask actors and
+/// wait for the answer, without spawning an actor per request. A few
+/// event-based bridge actors send the requests; each reply fulfils a
+/// promise the calling thread waits on, with its own deadline.
+class bridge {
+public:
+  bridge(caf::actor_system& system, std::size_t actors);
+  ~bridge();
+
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
+
+  /// Asks `account_id`'s actor (activating it through `registry`) and
+  /// waits at most `timeout` for its `Result`. An actor that exited on
+  /// idleness between the lookup and the request is looked up once more.
+  template <class Result, class... Ts>
+  caf::expected<Result> ask_account(const registry_actor& registry,
+                                    const std::string& account_id,
+                                    std::chrono::milliseconds timeout,
+                                    Ts... xs) {
+    auto done = std::make_shared<std::promise<caf::expected<Result>>>();
+    auto future = done->get_future();
+    auto job = [=](caf::event_based_actor* self) {
+      lookup_and_ask<Result>(self, registry, account_id, timeout, done, 1,
+                             xs...);
+    };
+    caf::anon_send(next_actor(), bridge_job{job});
+    return wait(future, timeout);
+  }
+
+  /// Asks `dest` directly and waits at most `timeout` for its `Result`.
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> ask(const Handle& dest,
+                            std::chrono::milliseconds timeout, Ts... xs) {
+    auto done = std::make_shared<std::promise<caf::expected<Result>>>();
+    auto future = done->get_future();
+    auto job = [=](caf::event_based_actor* self) {
+      self->request(dest, timeout, xs...)
+        .then([done](Result& r) { done->set_value(std::move(r)); },
+              [done](caf::error& e) { done->set_value(std::move(e)); });
+    };
+    caf::anon_send(next_actor(), bridge_job{job});
+    return wait(future, timeout);
+  }
+
+private:
+  template <class Result, class... Ts>
+  static void lookup_and_ask(
+    caf::event_based_actor* self, const registry_actor& registry,
+    const std::string& account_id, std::chrono::milliseconds timeout,
+    std::shared_ptr<std::promise<caf::expected<Result>>> done,
+    int retries, Ts... xs) {
+    self->request(registry, timeout, account_atom_v, account_id)
+      .then(
+        [=](account_actor& target) {
+          self->request(target, timeout, xs...)
+            .then([done](Result& r) { done->set_value(std::move(r)); },
+                  [=](caf::error& e) {
+                    if (retries > 0 && is_receiver_down(e)) {
+                      lookup_and_ask<Result>(self, registry, account_id,
+                                             timeout, done, retries - 1,
+                                             xs...);
+                      return;
+                    }
+                    done->set_value(std::move(e));
+                  });
+        },
+        [done](caf::error& e) { done->set_value(std::move(e)); });
+  }
+
+  static bool is_receiver_down(const caf::error& err) {
+    return err == caf::sec::request_receiver_down;
+  }
+
+  template <class Result>
+  static caf::expected<Result>
+  wait(std::future<caf::expected<Result>>& future,
+       std::chrono::milliseconds timeout) {
+    // The actors' own request timeout fires first; this margin only
+    // guards against a lost reply.
+    const auto limit = timeout + std::chrono::milliseconds(500);
+    if (future.wait_for(limit) != std::future_status::ready) {
+      return make_error(errc::unavailable,
+                        "the gateway did not answer in time: retry later");
+    }
+    return future.get();
+  }
+
+  caf::actor next_actor();
+
+  std::vector<caf::actor> actors_;
+  std::atomic<std::size_t> next_{0};
+};
+
+} // namespace skyiq::actors

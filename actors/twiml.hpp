@@ -1,0 +1,21 @@
+#pragma once
+
+#include "storage/types.hpp"
+
+#include <string>
+
+namespace skyiq::actors {
+
+/// Escapes the five XML special characters.
+std::string xml_escape(const std::string& text);
+
+/// Builds the answer to a voice webhook: `<Say>` with the business greeting
+/// (or a generic one naming the business), then `<Dial>` to `forwardTo`
+/// when it is set.
+std::string render_answer(const storage::business_profile& profile);
+
+/// The answer for a number no account has claimed; Twilio does not bill a
+/// rejected call.
+std::string render_reject();
+
+} // namespace skyiq::actors

@@ -1,0 +1,201 @@
+// skyiq-gateway: the Sky IQ telephony gateway's executable.
+
+#include "actors/node.hpp"
+#include "config/settings.hpp"
+#include "http/server.hpp"
+#include "storage/crypto.hpp"
+#include "storage/database.hpp"
+#include "storage/number_directory.hpp"
+#include "storage/user_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <map>
+
+extern char** environ;
+
+namespace {
+
+using namespace skyiq;
+
+struct arguments {
+  std::optional<std::string> config_file;
+  bool config_required = false;
+  std::vector<std::string> overrides;
+};
+
+void print_usage() {
+  std::cout << "usage: skyiq-gateway [--config FILE] [--set key=value]...\n"
+               "Runs the Sky IQ telephony gateway. Settings come from\n"
+               "config/gateway.ini (or FILE), SKYIQ_* environment variables\n"
+               "and --set, later wins; README.md lists every key.\n";
+}
+
+std::optional<arguments> parse_arguments(int argc, char** argv) {
+  arguments args;
+  args.config_file = "config/gateway.ini";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_usage();
+      std::exit(0);
+    }
+    if ((arg == "--config" || arg == "--set") && i + 1 < argc) {
+      if (arg == "--config") {
+        args.config_file = argv[++i];
+        args.config_required = true;
+      } else {
+        args.overrides.push_back(argv[++i]);
+      }
+      continue;
+    }
+    std::cerr << "skyiq-gateway: invalid argument '" << arg
+              << "': see skyiq-gateway --help\n";
+    return std::nullopt;
+  }
+  return args;
+}
+
+std::map<std::string, std::string> read_environment() {
+  std::map<std::string, std::string> result;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    const std::string text = *entry;
+    const auto eq = text.find('=');
+    if (eq != std::string::npos && text.rfind("SKYIQ_", 0) == 0) {
+      result.emplace(text.substr(0, eq), text.substr(eq + 1));
+    }
+  }
+  return result;
+}
+
+void setup_logging(const std::string& level) {
+  Poco::AutoPtr<Poco::PatternFormatter> format(
+    new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s %t"));
+  format->setProperty("times", "UTC");
+  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel);
+  Poco::AutoPtr<Poco::FormattingChannel> channel(
+    new Poco::FormattingChannel(format, console));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+}
+
+// Blocks the shutdown signals in every thread started from here on, so
+// that only `wait_for_signal` sees them.
+sigset_t block_signals() {
+  std::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int wait_for_signal(const sigset_t& set) {
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+int fail(Poco::Logger& log, const std::string& event,
+         const caf::error& err) {
+  log.critical(event + " message=\"" + message_of(err) + "\"");
+  return 1;
+}
+
+int run(const config::settings& settings, const sigset_t& signals) {
+  auto& log = Poco::Logger::get("gateway.main");
+  auto key = storage::master_key::load_or_create(
+    settings.security_master_key_file);
+  if (!key) {
+    return fail(log, "master-key-failed", key.error());
+  }
+  auto database = storage::database::open(
+    {settings.storage_url, settings.storage_pool_size});
+  if (!database) {
+    return fail(log, "storage-open-failed", database.error());
+  }
+
+  auto stats = std::make_shared<http::metrics>();
+  caf::actor_system_config caf_config;
+  caf::actor_system system(caf_config);
+  actors::node_hooks hooks;
+  hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };
+  hooks.on_twilio_error = [stats](int status, int code) {
+    stats->count_twilio_error(status, code);
+  };
+  hooks.active_accounts = stats->active_accounts;
+  actors::node node(system, settings, *database, *key, hooks);
+
+  storage::argon2_params argon2{settings.security_argon2_memory_kib,
+                                settings.security_argon2_iterations,
+                                settings.security_argon2_parallelism};
+  auto app = std::make_shared<http::services>();
+  app->settings = settings;
+  app->users = std::make_shared<storage::user_store>(
+    *database, argon2, settings.security_session_ttl);
+  app->numbers = std::make_shared<storage::number_directory>(*database);
+  app->database = *database;
+  app->registry = node.registry();
+  app->bridge = node.requests();
+  app->stats = stats;
+
+  std::unique_ptr<http::server> server;
+  try {
+    server = std::make_unique<http::server>(app);
+  } catch (const std::exception& e) {
+    log.critical("http-bind-failed message=\"cannot listen on "
+                 + settings.http_host + ":"
+                 + std::to_string(settings.http_port) + ": " + e.what()
+                 + "\"");
+    node.stop();
+    return 1;
+  }
+  server->start();
+  log.information("http-listening message=\"gateway ready\" host="
+                  + settings.http_host + " port="
+                  + std::to_string(server->port()) + " storage="
+                  + (*database)->backend() + " public_base_url="
+                  + settings.http_public_base_url);
+
+  const int signal = wait_for_signal(signals);
+  log.information("shutdown-started message=\"stopping\" signal="
+                  + std::string(strsignal(signal)));
+  server->stop();
+  server.reset();
+  app.reset();
+  node.stop();
+  system.await_all_actors_done();
+  log.information("shutdown-finished message=\"stopped cleanly\"");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const auto signals = block_signals();
+  const auto args = parse_arguments(argc, argv);
+  if (!args) {
+    return 2;
+  }
+  config::settings settings;
+  try {
+    settings = config::load_settings(args->config_file, args->config_required,
+                                     read_environment(), args->overrides);
+  } catch (const config::config_error& e) {
+    std::cerr << "skyiq-gateway: " << e.what() << "\n";
+    return 2;
+  }
+  setup_logging(settings.log_level);
+  return run(settings, signals);
+}
