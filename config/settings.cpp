@@ -48,6 +48,12 @@ setter unsigned_field(T settings::*field, std::uint64_t min,
   };
 }
 
+setter rate_field(double settings::*field) {
+  return [=](settings& s, const std::string& key, const std::string& value) {
+    s.*field = static_cast<double>(parse_unsigned(key, value, 0, 1000000));
+  };
+}
+
 setter string_field(std::string settings::*field, bool allow_empty) {
   return [=](settings& s, const std::string& key, const std::string& value) {
     if (!allow_empty && value.empty()) {
@@ -111,6 +117,8 @@ const std::map<std::string, setter>& setters() {
     {"http.max_keep_alive_requests",
      unsigned_field(&settings::http_max_keep_alive_requests, 1, 1000000)},
     {"http.request_timeout", duration_field(&settings::http_request_timeout)},
+    {"http.account_rate", rate_field(&settings::http_account_rate)},
+    {"http.account_burst", rate_field(&settings::http_account_burst)},
     {"storage.url", string_field(&settings::storage_url, false)},
     {"storage.pool_size", unsigned_field(&settings::storage_pool_size, 1, 256)},
     {"storage.max_batch", unsigned_field(&settings::storage_max_batch, 1,
@@ -125,6 +133,13 @@ const std::map<std::string, setter>& setters() {
      unsigned_field(&settings::security_argon2_iterations, 1, 100)},
     {"security.argon2_parallelism",
      unsigned_field(&settings::security_argon2_parallelism, 1, 64)},
+    {"security.login_max_failures",
+     unsigned_field(&settings::security_login_max_failures, 0, 1000000)},
+    {"security.login_max_failures_per_address",
+     unsigned_field(&settings::security_login_max_failures_per_address, 0,
+                    1000000)},
+    {"security.login_failure_window",
+     duration_field(&settings::security_login_failure_window)},
     {"twilio.api_base_url", url_field(&settings::twilio_api_base_url)},
     {"twilio.voice_fallback_url",
      [](settings& s, const std::string& key, const std::string& value) {

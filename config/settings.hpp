@@ -31,6 +31,10 @@ struct settings {
   std::chrono::milliseconds http_idle_timeout{15000};
   /// Requests served on one keep-alive connection before it is closed.
   std::size_t http_max_keep_alive_requests = 1000;
+  /// Dashboard requests per second and burst allowed for one account; a
+  /// rate of 0 turns the limit off.
+  double http_account_rate = 50;
+  double http_account_burst = 100;
   /// Time an HTTP thread waits for an actor's answer.
   std::chrono::milliseconds http_request_timeout{14000};
 
@@ -50,6 +54,11 @@ struct settings {
   std::uint32_t security_argon2_memory_kib = 19456;
   std::uint32_t security_argon2_iterations = 2;
   std::uint32_t security_argon2_parallelism = 1;
+  /// Failed logins per email and per client address within the window
+  /// before further attempts get 429; 0 turns a limit off.
+  std::size_t security_login_max_failures = 5;
+  std::size_t security_login_max_failures_per_address = 50;
+  std::chrono::seconds security_login_failure_window{15 * 60};
 
   std::string twilio_api_base_url = "https://api.twilio.com";
   std::optional<std::string> twilio_voice_fallback_url;

@@ -59,6 +59,15 @@ std::optional<response> authorize(services& app, request& req) {
                           "the session token is invalid or expired: " + hint);
   }
   req.account_id = *account;
+  if (app.limits) {
+    const auto wait = app.limits->dashboard_by_account.take(
+      req.account_id, limiter_clock::now());
+    if (wait) {
+      return too_many_requests("too many requests for this account: retry "
+                               "after the Retry-After delay",
+                               *wait);
+    }
+  }
   const auto user = req.path_params.find("userId");
   if (user != req.path_params.end() && user->second != req.account_id) {
     return error_response(errc::forbidden,
@@ -87,6 +96,21 @@ response route_not_found(const route_match& found, const request& req) {
 }
 
 } // namespace
+
+std::shared_ptr<abuse_limits> make_limits(const config::settings& s) {
+  return std::make_shared<abuse_limits>(
+    s.security_login_max_failures, s.security_login_max_failures_per_address,
+    s.security_login_failure_window, s.http_account_rate,
+    s.http_account_burst);
+}
+
+response too_many_requests(const std::string& message,
+                           std::chrono::seconds retry_after) {
+  auto result = error_response(errc::rate_limited, message);
+  result.headers.emplace_back("Retry-After",
+                              std::to_string(retry_after.count()));
+  return result;
+}
 
 response json_response(int status, const nlohmann::json& body) {
   response result;

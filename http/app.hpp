@@ -3,6 +3,7 @@
 #include "actors/bridge.hpp"
 #include "actors/interfaces.hpp"
 #include "config/settings.hpp"
+#include "http/limits.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 
@@ -30,7 +31,15 @@ struct services {
   actors::registry_actor registry;
   std::shared_ptr<actors::bridge> bridge;
   std::shared_ptr<metrics> stats;
+  std::shared_ptr<abuse_limits> limits;
 };
+
+/// Builds the abuse limits from the settings.
+std::shared_ptr<abuse_limits> make_limits(const config::settings& s);
+
+/// A 429 `rate_limited` answer with its Retry-After header.
+response too_many_requests(const std::string& message,
+                           std::chrono::seconds retry_after);
 
 /// Builds the route table of the public HTTP contract.
 router make_router(services& app);

@@ -5,6 +5,8 @@
 
 #include <Poco/Logger.h>
 
+#include <cctype>
+
 namespace skyiq::http {
 
 namespace {
@@ -55,14 +57,61 @@ response signup(services& app, request& req) {
   return json_response(201, session_json(*session));
 }
 
+// Lower-cases and trims the email so that the per-email limit cannot be
+// dodged by changing case.
+std::string email_key(const std::string& email) {
+  const auto first = email.find_first_not_of(" \t");
+  const auto last = email.find_last_not_of(" \t");
+  std::string key = first == std::string::npos
+                      ? std::string()
+                      : email.substr(first, last - first + 1);
+  for (auto& c : key) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return key;
+}
+
+std::optional<response> login_blocked(abuse_limits& limits,
+                                      const std::string& email,
+                                      const std::string& peer) {
+  const auto now = limiter_clock::now();
+  auto wait = limits.login_by_email.blocked(email, now);
+  if (!wait) {
+    wait = limits.login_by_address.blocked(peer, now);
+  }
+  if (!wait) {
+    return std::nullopt;
+  }
+  return too_many_requests("too many failed logins: retry after "
+                             + std::to_string(wait->count()) + " seconds",
+                           *wait);
+}
+
 response login(services& app, request& req) {
   auto body = read_login(req);
   if (!body) {
     return error_response(body.error());
   }
+  const auto key = email_key(body->email);
+  if (app.limits) {
+    if (auto blocked = login_blocked(*app.limits, key, req.peer)) {
+      logger().warning("login-throttled message=\"login rate limited\" "
+                       "request_id="
+                       + req.request_id + " peer=" + req.peer);
+      return *blocked;
+    }
+  }
   auto session = app.users->login(body->email, body->password);
   if (!session) {
+    if (app.limits && code_of(session.error()) == errc::invalid_credentials) {
+      const auto now = limiter_clock::now();
+      app.limits->login_by_email.record_failure(key, now);
+      app.limits->login_by_address.record_failure(req.peer, now);
+    }
     return error_response(session.error());
+  }
+  if (app.limits) {
+    app.limits->login_by_email.reset(key);
   }
   return json_response(200, session_json(*session));
 }

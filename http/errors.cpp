@@ -36,6 +36,8 @@ int status_of(errc code) {
     case errc::number_not_claimed:
     case errc::twilio_not_connected:
       return 422;
+    case errc::rate_limited:
+      return 429;
     case errc::twilio_unavailable:
       return 502;
     case errc::unavailable:

@@ -149,6 +149,7 @@ int run(const config::settings& settings, const sigset_t& signals) {
   app->registry = node.registry();
   app->bridge = node.requests();
   app->stats = stats;
+  app->limits = http::make_limits(settings);
 
   std::unique_ptr<http::server> server;
   try {

@@ -86,7 +86,7 @@ request convert(Poco::Net::HTTPServerRequest& in) {
   for (const auto& [name, value] : in) {
     out.headers[lower(name)] = value;
   }
-  out.peer = in.clientAddress().toString();
+  out.peer = in.clientAddress().host().toString();
   out.request_id = storage::random_id();
   return out;
 }

@@ -33,6 +33,7 @@ const char* to_code(errc code) {
     case errc::unknown_number: return "unknown_number";
     case errc::internal: return "internal";
     case errc::twilio_not_connected: return "twilio_not_connected";
+    case errc::rate_limited: return "rate_limited";
   }
   return "internal";
 }

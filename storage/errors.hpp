@@ -37,6 +37,7 @@ enum class errc : std::uint8_t {
   unknown_number = 24,
   internal = 25,
   twilio_not_connected = 26,
+  rate_limited = 27,
 };
 
 /// Returns the stable snake_case word of `code`.
