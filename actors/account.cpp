@@ -60,26 +60,23 @@ account::account(caf::actor_config& config,
                  std::shared_ptr<storage::account_store> store,
                  account_snapshot snapshot,
                  std::shared_ptr<const account_environment> environment)
-  : account_actor::base(config),
-    store_(std::move(store)),
-    credentials_(std::move(snapshot.credentials)),
-    profile_(std::move(snapshot.profile)),
-    numbers_(std::move(snapshot.numbers)),
-    env_(std::move(environment)) {
-}
+    : account_actor::base(config), store_(std::move(store)),
+      credentials_(std::move(snapshot.credentials)),
+      profile_(std::move(snapshot.profile)),
+      numbers_(std::move(snapshot.numbers)), env_(std::move(environment)) {}
 
 account::behavior_type account::make_behavior() {
   return {
-    [this](voice_atom, twilio_request& r) { return on_voice(r); },
-    [this](status_atom, twilio_request& r) { return on_status(r); },
-    [this](setup_atom, setup_request& r) { return on_setup(r); },
-    [this](numbers_atom, numbers_request& r) { return on_numbers(r); },
-    [this](profile_atom) { return profile_; },
-    [this](update_atom, profile_patch& p) { return on_update(p); },
-    [this](list_atom, storage::call_query& q) { return on_list(q); },
-    [this](create_atom, storage::call_record& c) { return on_create(c); },
-    [this](delete_atom, std::string& id) { return on_delete(id); },
-    caf::after(env_->idle_timeout) >> [this] { on_idle(); },
+      [this](voice_atom, twilio_request& r) { return on_voice(r); },
+      [this](status_atom, twilio_request& r) { return on_status(r); },
+      [this](setup_atom, setup_request& r) { return on_setup(r); },
+      [this](numbers_atom, numbers_request& r) { return on_numbers(r); },
+      [this](profile_atom) { return profile_; },
+      [this](update_atom, profile_patch& p) { return on_update(p); },
+      [this](list_atom, storage::call_query& q) { return on_list(q); },
+      [this](create_atom, storage::call_record& c) { return on_create(c); },
+      [this](delete_atom, std::string& id) { return on_delete(id); },
+      caf::after(env_->idle_timeout) >> [this] { on_idle(); },
   };
 }
 
@@ -93,8 +90,8 @@ caf::error account::authenticate(const twilio_request& msg) const {
   if (!credentials_) {
     return signature_rejected();
   }
-  if (!twilio::validate_signature(credentials_->auth_token, msg.url,
-                                  msg.params, msg.signature)) {
+  if (!twilio::validate_signature(credentials_->auth_token, msg.url, msg.params,
+                                  msg.signature)) {
     return signature_rejected();
   }
   const auto signed_sid = find_param(msg.params, "AccountSid");
@@ -110,9 +107,8 @@ account::promise<std::string> account::on_voice(twilio_request& msg) {
   auto rp = make_response_promise<std::string>();
   if (auto err = authenticate(msg)) {
     logger().warning("signature-invalid message=\"voice webhook rejected\" "
-                     "request_id="
-                     + msg.request_id + " account_id="
-                     + store_->account_id());
+                     "request_id=" +
+                     msg.request_id + " account_id=" + store_->account_id());
     rp.deliver(std::move(err));
     return rp;
   }
@@ -124,16 +120,16 @@ account::promise<std::string> account::on_voice(twilio_request& msg) {
   auto answer = render_answer(profile_);
   ++in_flight_;
   this->request(env_->writer, env_->storage_timeout, write_atom_v,
-          store_->prepare_webhook_call(std::move(*record)))
-    .then(
-      [this, rp, answer](storage::call_record&) mutable {
-        --in_flight_;
-        rp.deliver(answer);
-      },
-      [this, rp](caf::error& err) mutable {
-        --in_flight_;
-        rp.deliver(std::move(err));
-      });
+                store_->prepare_webhook_call(std::move(*record)))
+      .then(
+          [this, rp, answer](storage::call_record&) mutable {
+            --in_flight_;
+            rp.deliver(answer);
+          },
+          [this, rp](caf::error& err) mutable {
+            --in_flight_;
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
@@ -141,9 +137,8 @@ account::promise<bool> account::on_status(twilio_request& msg) {
   auto rp = make_response_promise<bool>();
   if (auto err = authenticate(msg)) {
     logger().warning("signature-invalid message=\"status callback "
-                     "rejected\" request_id="
-                     + msg.request_id + " account_id="
-                     + store_->account_id());
+                     "rejected\" request_id=" +
+                     msg.request_id + " account_id=" + store_->account_id());
     rp.deliver(std::move(err));
     return rp;
   }
@@ -154,16 +149,16 @@ account::promise<bool> account::on_status(twilio_request& msg) {
   }
   ++in_flight_;
   this->request(env_->writer, env_->storage_timeout, write_atom_v,
-          store_->prepare_status(std::move(*update)))
-    .then(
-      [this, rp](storage::call_record&) mutable {
-        --in_flight_;
-        rp.deliver(true);
-      },
-      [this, rp](caf::error& err) mutable {
-        --in_flight_;
-        rp.deliver(std::move(err));
-      });
+                store_->prepare_status(std::move(*update)))
+      .then(
+          [this, rp](storage::call_record&) mutable {
+            --in_flight_;
+            rp.deliver(true);
+          },
+          [this, rp](caf::error& err) mutable {
+            --in_flight_;
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
@@ -174,64 +169,63 @@ void account::run_storage(promise<T> rp, Job job) {
     return to_reply(job(*store));
   }};
   this->request(env_->storage_pool, env_->storage_timeout, std::move(work))
-    .then(
-      [this, rp](T& value) mutable {
-        --in_flight_;
-        rp.deliver(std::move(value));
-      },
-      [this, rp](caf::error& err) mutable {
-        --in_flight_;
-        rp.deliver(std::move(err));
-      });
+      .then(
+          [this, rp](T& value) mutable {
+            --in_flight_;
+            rp.deliver(std::move(value));
+          },
+          [this, rp](caf::error& err) mutable {
+            --in_flight_;
+            rp.deliver(std::move(err));
+          });
 }
 
 account::promise<setup_result> account::on_setup(setup_request& msg) {
   auto rp = make_response_promise<setup_result>();
   if (credentials_ && credentials_->account_sid != msg.account_sid) {
-    rp.deliver(make_error(
-      errc::twilio_account_conflict,
-      "this Sky IQ account is connected to Twilio account "
-        + credentials_->account_sid + ", not " + msg.account_sid
-        + ": use the connected account's credentials"));
+    rp.deliver(
+        make_error(errc::twilio_account_conflict,
+                   "this Sky IQ account is connected to Twilio account " +
+                       credentials_->account_sid + ", not " + msg.account_sid +
+                       ": use the connected account's credentials"));
     return rp;
   }
   ++in_flight_;
-  io_job work{[store = store_, msg, targets = env_->targets](
-                io_context& io) -> caf::message {
+  io_job work{[store = store_, msg,
+               targets = env_->targets](io_context& io) -> caf::message {
     auto client = io.twilio();
     if (!client) {
       return caf::make_message(std::move(client.error()));
     }
     return to_reply(run_setup(**client, *store, msg, targets));
   }};
-  this->request(env_->twilio_pool, env_->twilio_flow_timeout,
-                std::move(work))
-    .then(
-      [this, rp, msg](setup_result& result) mutable {
-        --in_flight_;
-        credentials_ = storage::twilio_credentials{msg.account_sid,
-                                                   msg.auth_token};
-        if (!owns_number(result.phone_number)) {
-          storage::claimed_number claim;
-          claim.e164 = result.phone_number;
-          claim.phone_number_sid = result.phone_number_sid;
-          numbers_.push_back(claim);
-        }
-        logger().information(
-          "number-connected message=\"Twilio number connected\" "
-          "request_id="
-          + msg.request_id + " account_id=" + store_->account_id()
-          + " phone_number=" + result.phone_number);
-        rp.deliver(std::move(result));
-      },
-      [this, rp, msg](caf::error& err) mutable {
-        --in_flight_;
-        logger().information(
-          "setup-failed message=\"Twilio setup failed\" request_id="
-          + msg.request_id + " account_id=" + store_->account_id()
-          + " code=" + to_code(code_of(err)));
-        rp.deliver(std::move(err));
-      });
+  this->request(env_->twilio_pool, env_->twilio_flow_timeout, std::move(work))
+      .then(
+          [this, rp, msg](setup_result& result) mutable {
+            --in_flight_;
+            credentials_ =
+                storage::twilio_credentials{msg.account_sid, msg.auth_token};
+            if (!owns_number(result.phone_number)) {
+              storage::claimed_number claim;
+              claim.e164 = result.phone_number;
+              claim.phone_number_sid = result.phone_number_sid;
+              numbers_.push_back(claim);
+            }
+            logger().information(
+                "number-connected message=\"Twilio number connected\" "
+                "request_id=" +
+                msg.request_id + " account_id=" + store_->account_id() +
+                " phone_number=" + result.phone_number);
+            rp.deliver(std::move(result));
+          },
+          [this, rp, msg](caf::error& err) mutable {
+            --in_flight_;
+            logger().information(
+                "setup-failed message=\"Twilio setup failed\" request_id=" +
+                msg.request_id + " account_id=" + store_->account_id() +
+                " code=" + to_code(code_of(err)));
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
@@ -239,8 +233,7 @@ account::promise<number_list> account::on_numbers(numbers_request& msg) {
   auto rp = make_response_promise<number_list>();
   std::optional<storage::twilio_credentials> credentials;
   if (!msg.account_sid.empty()) {
-    credentials = storage::twilio_credentials{msg.account_sid,
-                                              msg.auth_token};
+    credentials = storage::twilio_credentials{msg.account_sid, msg.auth_token};
   } else {
     credentials = credentials_;
   }
@@ -252,25 +245,24 @@ account::promise<number_list> account::on_numbers(numbers_request& msg) {
     return rp;
   }
   ++in_flight_;
-  io_job work{[credentials = *credentials, claimed = numbers_](
-                io_context& io) -> caf::message {
+  io_job work{[credentials = *credentials,
+               claimed = numbers_](io_context& io) -> caf::message {
     auto client = io.twilio();
     if (!client) {
       return caf::make_message(std::move(client.error()));
     }
     return to_reply(run_list_numbers(**client, credentials, claimed));
   }};
-  this->request(env_->twilio_pool, env_->twilio_flow_timeout,
-                std::move(work))
-    .then(
-      [this, rp](number_list& list) mutable {
-        --in_flight_;
-        rp.deliver(std::move(list));
-      },
-      [this, rp](caf::error& err) mutable {
-        --in_flight_;
-        rp.deliver(std::move(err));
-      });
+  this->request(env_->twilio_pool, env_->twilio_flow_timeout, std::move(work))
+      .then(
+          [this, rp](number_list& list) mutable {
+            --in_flight_;
+            rp.deliver(std::move(list));
+          },
+          [this, rp](caf::error& err) mutable {
+            --in_flight_;
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
@@ -294,16 +286,16 @@ account::on_update(profile_patch& patch) {
     return caf::make_message(updated);
   }};
   this->request(env_->storage_pool, env_->storage_timeout, std::move(work))
-    .then(
-      [this, rp](storage::business_profile& saved) mutable {
-        --in_flight_;
-        profile_ = saved;
-        rp.deliver(std::move(saved));
-      },
-      [this, rp](caf::error& err) mutable {
-        --in_flight_;
-        rp.deliver(std::move(err));
-      });
+      .then(
+          [this, rp](storage::business_profile& saved) mutable {
+            --in_flight_;
+            profile_ = saved;
+            rp.deliver(std::move(saved));
+          },
+          [this, rp](caf::error& err) mutable {
+            --in_flight_;
+            rp.deliver(std::move(err));
+          });
   return rp;
 }
 
@@ -328,9 +320,9 @@ account::on_create(storage::call_record& record) {
   const auto& own = inbound ? record.to : record.from;
   if (!owns_number(own)) {
     rp.deliver(make_error(errc::number_not_claimed,
-                          "the number " + own + " ('"
-                            + (inbound ? "to" : "from")
-                            + "') is not connected to this account: "
+                          "the number " + own + " ('" +
+                              (inbound ? "to" : "from") +
+                              "') is not connected to this account: "
                               "connect it with /api/twilio/setup first"));
     return rp;
   }

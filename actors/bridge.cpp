@@ -8,7 +8,7 @@ namespace {
 
 caf::behavior bridge_actor(caf::event_based_actor* self) {
   return {
-    [self](bridge_job& job) { job.run(self); },
+      [self](bridge_job& job) { job.run(self); },
   };
 }
 

@@ -5,8 +5,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/send.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,10 +32,9 @@ public:
   /// waits at most `timeout` for its `Result`. An actor that exited on
   /// idleness between the lookup and the request is looked up once more.
   template <class Result, class... Ts>
-  caf::expected<Result> ask_account(const registry_actor& registry,
-                                    const std::string& account_id,
-                                    std::chrono::milliseconds timeout,
-                                    Ts... xs) {
+  caf::expected<Result>
+  ask_account(const registry_actor& registry, const std::string& account_id,
+              std::chrono::milliseconds timeout, Ts... xs) {
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
     auto job = [=](caf::event_based_actor* self) {
@@ -54,8 +53,8 @@ public:
     auto future = done->get_future();
     auto job = [=](caf::event_based_actor* self) {
       self->request(dest, timeout, xs...)
-        .then([done](Result& r) { done->set_value(std::move(r)); },
-              [done](caf::error& e) { done->set_value(std::move(e)); });
+          .then([done](Result& r) { done->set_value(std::move(r)); },
+                [done](caf::error& e) { done->set_value(std::move(e)); });
     };
     caf::anon_send(next_actor(), bridge_job{job});
     return wait(future, timeout);
@@ -63,27 +62,28 @@ public:
 
 private:
   template <class Result, class... Ts>
-  static void lookup_and_ask(
-    caf::event_based_actor* self, const registry_actor& registry,
-    const std::string& account_id, std::chrono::milliseconds timeout,
-    std::shared_ptr<std::promise<caf::expected<Result>>> done,
-    int retries, Ts... xs) {
+  static void
+  lookup_and_ask(caf::event_based_actor* self, const registry_actor& registry,
+                 const std::string& account_id,
+                 std::chrono::milliseconds timeout,
+                 std::shared_ptr<std::promise<caf::expected<Result>>> done,
+                 int retries, Ts... xs) {
     self->request(registry, timeout, account_atom_v, account_id)
-      .then(
-        [=](account_actor& target) {
-          self->request(target, timeout, xs...)
-            .then([done](Result& r) { done->set_value(std::move(r)); },
-                  [=](caf::error& e) {
-                    if (retries > 0 && is_receiver_down(e)) {
-                      lookup_and_ask<Result>(self, registry, account_id,
-                                             timeout, done, retries - 1,
-                                             xs...);
-                      return;
-                    }
-                    done->set_value(std::move(e));
-                  });
-        },
-        [done](caf::error& e) { done->set_value(std::move(e)); });
+        .then(
+            [=](account_actor& target) {
+              self->request(target, timeout, xs...)
+                  .then([done](Result& r) { done->set_value(std::move(r)); },
+                        [=](caf::error& e) {
+                          if (retries > 0 && is_receiver_down(e)) {
+                            lookup_and_ask<Result>(self, registry, account_id,
+                                                   timeout, done, retries - 1,
+                                                   xs...);
+                            return;
+                          }
+                          done->set_value(std::move(e));
+                        });
+            },
+            [done](caf::error& e) { done->set_value(std::move(e)); });
   }
 
   static bool is_receiver_down(const caf::error& err) {
@@ -91,9 +91,8 @@ private:
   }
 
   template <class Result>
-  static caf::expected<Result>
-  wait(std::future<caf::expected<Result>>& future,
-       std::chrono::milliseconds timeout) {
+  static caf::expected<Result> wait(std::future<caf::expected<Result>>& future,
+                                    std::chrono::milliseconds timeout) {
     // The actors' own request timeout fires first; this margin only
     // guards against a lost reply.
     const auto limit = timeout + std::chrono::milliseconds(500);

@@ -11,8 +11,7 @@
 
 namespace skyiq::actors {
 
-io_context::io_context(client_factory factory) : factory_(std::move(factory)) {
-}
+io_context::io_context(client_factory factory) : factory_(std::move(factory)) {}
 
 io_context::~io_context() = default;
 
@@ -34,17 +33,17 @@ caf::behavior io_worker(caf::event_based_actor* self,
   auto context = std::make_shared<io_context>(std::move(factory));
   self->set_default_handler(caf::drop);
   return {
-    [context](io_job& job) -> caf::message {
-      try {
-        return job.run(*context);
-      } catch (const std::exception& e) {
-        Poco::Logger::get("gateway.io").error(
-          "io-job-failed message=\"unexpected exception\" what=\""
-          + std::string(e.what()) + "\"");
-        return caf::make_message(make_error(
-          errc::internal, "internal error while running a background job"));
-      }
-    },
+      [context](io_job& job) -> caf::message {
+        try {
+          return job.run(*context);
+        } catch (const std::exception& e) {
+          Poco::Logger::get("gateway.io")
+              .error("io-job-failed message=\"unexpected exception\" what=\"" +
+                     std::string(e.what()) + "\"");
+          return caf::make_message(make_error(
+              errc::internal, "internal error while running a background job"));
+        }
+      },
   };
 }
 

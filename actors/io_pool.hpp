@@ -19,7 +19,7 @@ namespace skyiq::actors {
 class io_context {
 public:
   using client_factory =
-    std::function<caf::expected<std::unique_ptr<twilio::rest_client>>()>;
+      std::function<caf::expected<std::unique_ptr<twilio::rest_client>>()>;
 
   explicit io_context(client_factory factory);
   ~io_context();

@@ -22,8 +22,7 @@ io_context::client_factory make_client_factory(const config::settings& s,
   options.retry_backoff = s.twilio_retry_backoff;
   options.ca_file = s.twilio_ca_file;
   options.on_error = hooks.on_twilio_error;
-  return [options]()
-           -> caf::expected<std::unique_ptr<twilio::rest_client>> {
+  return [options]() -> caf::expected<std::unique_ptr<twilio::rest_client>> {
     auto client = twilio::rest_client::make(options);
     if (!client) {
       return std::move(client.error());
@@ -34,8 +33,7 @@ io_context::client_factory make_client_factory(const config::settings& s,
 
 io_context::client_factory no_client() {
   return []() -> caf::expected<std::unique_ptr<twilio::rest_client>> {
-    return make_error(errc::internal,
-                      "storage workers do not call Twilio");
+    return make_error(errc::internal, "storage workers do not call Twilio");
   };
 }
 
@@ -48,14 +46,14 @@ std::chrono::milliseconds twilio_flow_timeout(const config::settings& s) {
 node::node(caf::actor_system& system, const config::settings& settings,
            std::shared_ptr<storage::database> database,
            std::shared_ptr<const storage::master_key> key, node_hooks hooks)
-  : system_(system) {
-  storage_pool_ = spawn_io_pool(system, settings.storage_pool_size,
-                                no_client());
+    : system_(system) {
+  storage_pool_ =
+      spawn_io_pool(system, settings.storage_pool_size, no_client());
   twilio_pool_ = spawn_io_pool(system, settings.actors_io_workers,
                                make_client_factory(settings, hooks));
-  writer_ = spawn_writer(system,
-                         std::make_shared<storage::call_writer>(database),
-                         settings.storage_max_batch, hooks.on_batch);
+  writer_ =
+      spawn_writer(system, std::make_shared<storage::call_writer>(database),
+                   settings.storage_max_batch, hooks.on_batch);
 
   auto accounts = std::make_shared<account_environment>();
   accounts->storage_pool = storage_pool_;

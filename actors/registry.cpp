@@ -18,14 +18,14 @@ Poco::Logger& logger() {
 } // namespace
 
 registry::registry(caf::actor_config& config, registry_environment environment)
-  : registry_actor::base(config), env_(std::move(environment)) {
+    : registry_actor::base(config), env_(std::move(environment)) {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
 }
 
 registry::behavior_type registry::make_behavior() {
   return {
-    [this](account_atom, const std::string& id) { return on_account(id); },
-    [this](count_atom) { return live_.size(); },
+      [this](account_atom, const std::string& id) { return on_account(id); },
+      [this](count_atom) { return live_.size(); },
   };
 }
 
@@ -44,23 +44,23 @@ registry::handle_promise registry::on_account(const std::string& account_id) {
 }
 
 void registry::activate(const std::string& account_id) {
-  auto store = std::make_shared<storage::account_store>(env_.database,
-                                                        env_.key, account_id);
+  auto store = std::make_shared<storage::account_store>(env_.database, env_.key,
+                                                        account_id);
   io_job work{[store](io_context&) { return to_reply(load_snapshot(*store)); }};
   request(env_.accounts->storage_pool, env_.accounts->storage_timeout,
           std::move(work))
-    .then(
-      [this, account_id, store](account_snapshot& snapshot) {
-        on_loaded(account_id, store, snapshot);
-      },
-      [this, account_id](caf::error& err) { on_failed(account_id, err); });
+      .then(
+          [this, account_id, store](account_snapshot& snapshot) {
+            on_loaded(account_id, store, snapshot);
+          },
+          [this, account_id](caf::error& err) { on_failed(account_id, err); });
 }
 
 void registry::on_loaded(const std::string& account_id,
                          std::shared_ptr<storage::account_store> store,
                          account_snapshot& snapshot) {
-  auto handle = spawn<account>(std::move(store), std::move(snapshot),
-                               env_.accounts);
+  auto handle =
+      spawn<account>(std::move(store), std::move(snapshot), env_.accounts);
   monitor(handle);
   // The link ends the account actor when the registry stops.
   link_to(handle);
@@ -70,8 +70,8 @@ void registry::on_loaded(const std::string& account_id,
     env_.active_accounts->store(live_.size());
   }
   logger().debug("account-activated message=\"account actor started\" "
-                 "account_id="
-                 + account_id);
+                 "account_id=" +
+                 account_id);
   auto waiting = std::move(pending_[account_id]);
   pending_.erase(account_id);
   for (auto& rp : waiting) {
@@ -81,8 +81,8 @@ void registry::on_loaded(const std::string& account_id,
 
 void registry::on_failed(const std::string& account_id, caf::error& err) {
   logger().error("account-activation-failed message=\"cannot load account\" "
-                 "account_id="
-                 + account_id + " error=\"" + message_of(err) + "\"");
+                 "account_id=" +
+                 account_id + " error=\"" + message_of(err) + "\"");
   auto waiting = std::move(pending_[account_id]);
   pending_.erase(account_id);
   for (auto& rp : waiting) {

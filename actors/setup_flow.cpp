@@ -30,17 +30,17 @@ find_exact(const std::vector<twilio::incoming_number>& numbers,
     }
   }
   return make_error(errc::number_not_in_twilio_account,
-                    "the number " + e164 + " is not in Twilio account "
-                      + account_sid
-                      + ": buy or port it there first, or pick one of "
+                    "the number " + e164 + " is not in Twilio account " +
+                        account_sid +
+                        ": buy or port it there first, or pick one of "
                         "the numbers listed by /api/twilio/numbers");
 }
 
 } // namespace
 
-webhook_targets make_webhook_targets(
-  const std::string& public_base_url,
-  const std::optional<std::string>& voice_fallback_url) {
+webhook_targets
+make_webhook_targets(const std::string& public_base_url,
+                     const std::optional<std::string>& voice_fallback_url) {
   webhook_targets targets;
   targets.voice_url = public_base_url + "/api/twilio/webhook";
   targets.status_callback = public_base_url + "/api/twilio/status";
@@ -67,9 +67,9 @@ caf::expected<setup_result> run_setup(twilio::rest_client& client,
   }
   if (!number->trunk_sid.empty()) {
     return make_error(errc::number_on_trunk,
-                      "the number " + request.e164
-                        + " is attached to SIP trunk " + number->trunk_sid
-                        + ": detach it from the trunk in Twilio first");
+                      "the number " + request.e164 +
+                          " is attached to SIP trunk " + number->trunk_sid +
+                          ": detach it from the trunk in Twilio first");
   }
 
   auto claimable = store.number_claimable(request.e164);
@@ -78,8 +78,8 @@ caf::expected<setup_result> run_setup(twilio::rest_client& client,
   }
   if (!*claimable) {
     return make_error(errc::number_in_use,
-                      "the number " + request.e164
-                        + " is already connected to another Sky IQ "
+                      "the number " + request.e164 +
+                          " is already connected to another Sky IQ "
                           "account");
   }
 
@@ -116,7 +116,7 @@ run_list_numbers(twilio::rest_client& client,
                  const storage::twilio_credentials& credentials,
                  const std::vector<storage::claimed_number>& claimed) {
   const auto twilio_credentials =
-    to_twilio(credentials.account_sid, credentials.auth_token);
+      to_twilio(credentials.account_sid, credentials.auth_token);
   auto listed = client.find_numbers(twilio_credentials, std::nullopt);
   if (!listed) {
     return std::move(listed.error());
@@ -131,9 +131,10 @@ run_list_numbers(twilio::rest_client& client,
     entry.phone_number_sid = number.sid;
     entry.friendly_name = number.friendly_name;
     entry.voice_url = number.voice_url;
-    entry.claimed_by_you = std::any_of(
-      claimed.begin(), claimed.end(),
-      [&](const auto& c) { return c.e164 == number.phone_number; });
+    entry.claimed_by_you =
+        std::any_of(claimed.begin(), claimed.end(), [&](const auto& c) {
+          return c.e164 == number.phone_number;
+        });
     result.push_back(std::move(entry));
   }
   return result;

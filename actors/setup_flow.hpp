@@ -20,9 +20,9 @@ struct webhook_targets {
 };
 
 /// Builds the webhook targets from the public base URL.
-webhook_targets make_webhook_targets(
-  const std::string& public_base_url,
-  const std::optional<std::string>& voice_fallback_url);
+webhook_targets
+make_webhook_targets(const std::string& public_base_url,
+                     const std::optional<std::string>& voice_fallback_url);
 
 /// Runs the whole setup on an I/O worker, blocking: checks the credentials
 /// with Twilio, finds the number in that Twilio account, checks that no

@@ -29,12 +29,12 @@ optional_integer(const param_list& params, const std::string& name) {
   if (!text || text->empty()) {
     return std::optional<std::int64_t>{};
   }
-  const bool digits = text->size() <= 18
-                      && std::all_of(text->begin(), text->end(), ::isdigit);
+  const bool digits =
+      text->size() <= 18 && std::all_of(text->begin(), text->end(), ::isdigit);
   if (!digits) {
     return make_error(errc::invalid_request,
-                      "invalid " + name + " '" + *text
-                        + "': expected a non-negative integer");
+                      "invalid " + name + " '" + *text +
+                          "': expected a non-negative integer");
   }
   return std::optional<std::int64_t>{std::stoll(*text)};
 }
@@ -52,8 +52,8 @@ caf::expected<std::string> required_call_sid(const param_list& params) {
   }
   if (!is_call_sid(*call_sid)) {
     return make_error(errc::invalid_request,
-                      "invalid CallSid '" + *call_sid
-                        + "': expected CA followed by 32 hex digits");
+                      "invalid CallSid '" + *call_sid +
+                          "': expected CA followed by 32 hex digits");
   }
   return *call_sid;
 }
@@ -81,7 +81,7 @@ bool is_account_sid(const std::string& text) {
 storage::timestamp_ms now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
+      .count();
 }
 
 caf::expected<storage::call_record>
@@ -117,8 +117,8 @@ status_from_callback(const param_list& params, storage::timestamp_ms now) {
   update.status = find_param(params, "CallStatus").value_or("");
   if (!storage::is_call_status(update.status)) {
     return make_error(errc::invalid_request,
-                      "invalid CallStatus '" + update.status
-                        + "': expected one of Twilio's call statuses");
+                      "invalid CallStatus '" + update.status +
+                          "': expected one of Twilio's call statuses");
   }
   update.from = find_param(params, "From").value_or("");
   update.to = find_param(params, "To").value_or("");

@@ -24,11 +24,8 @@ public:
   batch_loop(caf::blocking_actor* self,
              std::shared_ptr<storage::call_writer> writer,
              std::size_t max_batch, batch_observer observer)
-    : self_(self),
-      writer_(std::move(writer)),
-      max_batch_(max_batch),
-      observer_(std::move(observer)) {
-  }
+      : self_(self), writer_(std::move(writer)), max_batch_(max_batch),
+        observer_(std::move(observer)) {}
 
   void run() {
     while (running_) {
@@ -44,22 +41,22 @@ private:
   bool receive_one_now() {
     bool received = true;
     self_->receive(
-      [&](write_atom, storage::call_write& write) {
-        enqueue(std::move(write));
-      },
-      [&](stop_atom) { running_ = false; },
-      [&](caf::exit_msg&) { running_ = false; },
-      caf::after(std::chrono::seconds(0)) >> [&] { received = false; });
+        [&](write_atom, storage::call_write& write) {
+          enqueue(std::move(write));
+        },
+        [&](stop_atom) { running_ = false; },
+        [&](caf::exit_msg&) { running_ = false; },
+        caf::after(std::chrono::seconds(0)) >> [&] { received = false; });
     return received;
   }
 
   void receive_one(caf::infinite_t) {
     self_->receive(
-      [&](write_atom, storage::call_write& write) {
-        enqueue(std::move(write));
-      },
-      [&](stop_atom) { running_ = false; },
-      [&](caf::exit_msg&) { running_ = false; });
+        [&](write_atom, storage::call_write& write) {
+          enqueue(std::move(write));
+        },
+        [&](stop_atom) { running_ = false; },
+        [&](caf::exit_msg&) { running_ = false; });
   }
 
   void enqueue(storage::call_write&& write) {
@@ -83,7 +80,7 @@ private:
         batch_[i].promise.deliver(std::move(results[i].error()));
       } else {
         batch_[i].promise.deliver(
-          make_error(errc::internal, "call writer returned no result"));
+            make_error(errc::internal, "call writer returned no result"));
       }
     }
     if (observer_) {
@@ -106,10 +103,10 @@ writer_actor spawn_writer(caf::actor_system& system,
                           std::shared_ptr<storage::call_writer> writer,
                           std::size_t max_batch, batch_observer observer) {
   auto handle = system.spawn<caf::detached>(
-    [writer, max_batch, observer](caf::blocking_actor* self) {
-      batch_loop loop(self, writer, max_batch, observer);
-      loop.run();
-    });
+      [writer, max_batch, observer](caf::blocking_actor* self) {
+        batch_loop loop(self, writer, max_batch, observer);
+        loop.run();
+      });
   return caf::actor_cast<writer_actor>(handle);
 }
 

@@ -61,7 +61,7 @@ std::optional<response> authorize(services& app, request& req) {
   req.account_id = *account;
   if (app.limits) {
     const auto wait = app.limits->dashboard_by_account.take(
-      req.account_id, limiter_clock::now());
+        req.account_id, limiter_clock::now());
     if (wait) {
       return too_many_requests("too many requests for this account: retry "
                                "after the Retry-After delay",
@@ -79,9 +79,8 @@ std::optional<response> authorize(services& app, request& req) {
 response route_not_found(const route_match& found, const request& req) {
   if (!found.method_mismatch) {
     auto result = error_response(errc::not_found,
-                                 "no route for " + req.method + " "
-                                   + req.path
-                                   + ": see the API table in README.md");
+                                 "no route for " + req.method + " " + req.path +
+                                     ": see the API table in README.md");
     return result;
   }
   std::string allowed;
@@ -89,8 +88,8 @@ response route_not_found(const route_match& found, const request& req) {
     allowed += (allowed.empty() ? "" : ", ") + method;
   }
   auto result = error_response(errc::method_not_allowed,
-                               "method " + req.method + " is not allowed on "
-                                 + req.path + ": use " + allowed);
+                               "method " + req.method + " is not allowed on " +
+                                   req.path + ": use " + allowed);
   result.headers.emplace_back("Allow", allowed);
   return result;
 }
@@ -99,9 +98,9 @@ response route_not_found(const route_match& found, const request& req) {
 
 std::shared_ptr<abuse_limits> make_limits(const config::settings& s) {
   return std::make_shared<abuse_limits>(
-    s.security_login_max_failures, s.security_login_max_failures_per_address,
-    s.security_login_failure_window, s.http_account_rate,
-    s.http_account_burst);
+      s.security_login_max_failures, s.security_login_max_failures_per_address,
+      s.security_login_failure_window, s.http_account_rate,
+      s.http_account_burst);
 }
 
 response too_many_requests(const std::string& message,
@@ -115,8 +114,8 @@ response too_many_requests(const std::string& message,
 response json_response(int status, const nlohmann::json& body) {
   response result;
   result.status = status;
-  result.body = body.dump(-1, ' ', false,
-                          nlohmann::json::error_handler_t::replace);
+  result.body =
+      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return result;
 }
 
@@ -145,12 +144,12 @@ response dispatch(const router& table, services& app, request& req) {
     return found.found->handle(req);
   } catch (const std::exception& e) {
     logger().error("request-failed message=\"unexpected exception\" "
-                   "request_id="
-                   + req.request_id + " route=\"" + found.found->pattern
-                   + "\" what=\"" + e.what() + "\"");
+                   "request_id=" +
+                   req.request_id + " route=\"" + found.found->pattern +
+                   "\" what=\"" + e.what() + "\"");
     return error_response(errc::internal,
-                          "internal error: retry, and report request id "
-                            + req.request_id + " if it persists");
+                          "internal error: retry, and report request id " +
+                              req.request_id + " if it persists");
   }
 }
 

@@ -51,9 +51,8 @@ response signup(services& app, request& req) {
     return error_response(session.error());
   }
   logger().information("account-created message=\"account signed up\" "
-                       "request_id="
-                       + req.request_id + " account_id="
-                       + session->account_id);
+                       "request_id=" +
+                       req.request_id + " account_id=" + session->account_id);
   return json_response(201, session_json(*session));
 }
 
@@ -63,8 +62,8 @@ std::string email_key(const std::string& email) {
   const auto first = email.find_first_not_of(" \t");
   const auto last = email.find_last_not_of(" \t");
   std::string key = first == std::string::npos
-                      ? std::string()
-                      : email.substr(first, last - first + 1);
+                        ? std::string()
+                        : email.substr(first, last - first + 1);
   for (auto& c : key) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
@@ -82,8 +81,8 @@ std::optional<response> login_blocked(abuse_limits& limits,
   if (!wait) {
     return std::nullopt;
   }
-  return too_many_requests("too many failed logins: retry after "
-                             + std::to_string(wait->count()) + " seconds",
+  return too_many_requests("too many failed logins: retry after " +
+                               std::to_string(wait->count()) + " seconds",
                            *wait);
 }
 
@@ -96,8 +95,8 @@ response login(services& app, request& req) {
   if (app.limits) {
     if (auto blocked = login_blocked(*app.limits, key, req.peer)) {
       logger().warning("login-throttled message=\"login rate limited\" "
-                       "request_id="
-                       + req.request_id + " peer=" + req.peer);
+                       "request_id=" +
+                       req.request_id + " peer=" + req.peer);
       return *blocked;
     }
   }

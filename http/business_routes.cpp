@@ -14,13 +14,13 @@ namespace {
 // An IANA zone name such as "America/New_York" or "UTC": checked against
 // the system's zoneinfo database (Debian's tzdata).
 bool is_known_timezone(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '/'
-      || name.find("..") != std::string::npos) {
+  if (name.empty() || name.size() > 64 || name[0] == '/' ||
+      name.find("..") != std::string::npos) {
     return false;
   }
   for (char c : name) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '/'
-                    || c == '_' || c == '-' || c == '+';
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '/' ||
+                    c == '_' || c == '-' || c == '+';
     if (!ok) {
       return false;
     }
@@ -31,8 +31,8 @@ bool is_known_timezone(const std::string& name) {
 
 caf::expected<actors::profile_patch> read_patch(services& app,
                                                 const request& req) {
-  auto object = parse_object(req.body, {"businessName", "greeting",
-                                        "timezone", "hours", "forwardTo"});
+  auto object = parse_object(
+      req.body, {"businessName", "greeting", "timezone", "hours", "forwardTo"});
   if (!object) {
     return std::move(object.error());
   }
@@ -49,13 +49,13 @@ caf::expected<actors::profile_patch> read_patch(services& app,
   }
   if (*timezone && **timezone && !is_known_timezone(***timezone)) {
     return make_error(errc::invalid_request,
-                      "invalid timezone '" + ***timezone
-                        + "': expected an IANA name such as "
+                      "invalid timezone '" + ***timezone +
+                          "': expected an IANA name such as "
                           "America/New_York");
   }
   if (*forward && **forward) {
-    auto e164 = twilio::normalize_e164(***forward,
-                                       app.settings.phone_default_region);
+    auto e164 =
+        twilio::normalize_e164(***forward, app.settings.phone_default_region);
     if (!e164) {
       return std::move(e164.error());
     }
@@ -71,8 +71,8 @@ caf::expected<actors::profile_patch> read_patch(services& app,
 
 response get_profile(services& app, request& req) {
   auto profile = app.bridge->ask_account<storage::business_profile>(
-    app.registry, req.account_id, app.settings.http_request_timeout,
-    actors::profile_atom_v);
+      app.registry, req.account_id, app.settings.http_request_timeout,
+      actors::profile_atom_v);
   if (!profile) {
     return error_response(profile.error());
   }
@@ -85,8 +85,8 @@ response update_profile(services& app, request& req) {
     return error_response(patch.error());
   }
   auto profile = app.bridge->ask_account<storage::business_profile>(
-    app.registry, req.account_id, app.settings.http_request_timeout,
-    actors::update_atom_v, std::move(*patch));
+      app.registry, req.account_id, app.settings.http_request_timeout,
+      actors::update_atom_v, std::move(*patch));
   if (!profile) {
     return error_response(profile.error());
   }
@@ -96,11 +96,9 @@ response update_profile(services& app, request& req) {
 } // namespace
 
 void add_business_routes(router& table, services& app) {
-  table.add({"GET", "/api/business/:userId", access::account,
-             body_kind::none,
+  table.add({"GET", "/api/business/:userId", access::account, body_kind::none,
              [&app](request& r) { return get_profile(app, r); }});
-  table.add({"POST", "/api/business/:userId", access::account,
-             body_kind::json,
+  table.add({"POST", "/api/business/:userId", access::account, body_kind::json,
              [&app](request& r) { return update_profile(app, r); }});
 }
 

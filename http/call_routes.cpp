@@ -26,13 +26,13 @@ caf::expected<std::size_t> read_limit(const request& req) {
     return std::size_t{50};
   }
   const auto& text = it->second;
-  const bool digits = !text.empty() && text.size() <= 3
-                      && std::all_of(text.begin(), text.end(), ::isdigit);
+  const bool digits = !text.empty() && text.size() <= 3 &&
+                      std::all_of(text.begin(), text.end(), ::isdigit);
   const auto value = digits ? std::stoul(text) : 0;
   if (value < 1 || value > max_page) {
     return make_error(errc::invalid_request,
-                      "invalid limit '" + text
-                        + "': expected an integer from 1 to 200");
+                      "invalid limit '" + text +
+                          "': expected an integer from 1 to 200");
   }
   return static_cast<std::size_t>(value);
 }
@@ -50,8 +50,8 @@ caf::expected<storage::call_query> read_query(const request& req) {
   if (auto it = req.query.find("status"); it != req.query.end()) {
     if (!storage::is_call_status(it->second)) {
       return make_error(errc::invalid_request,
-                        "invalid status '" + it->second
-                          + "': expected one of queued, ringing, "
+                        "invalid status '" + it->second +
+                            "': expected one of queued, ringing, "
                             "in-progress, completed, busy, failed, "
                             "no-answer, canceled");
     }
@@ -66,8 +66,8 @@ response list_calls(services& app, request& req) {
     return error_response(query.error());
   }
   auto page = app.bridge->ask_account<storage::call_page>(
-    app.registry, req.account_id, app.settings.http_request_timeout,
-    actors::list_atom_v, std::move(*query));
+      app.registry, req.account_id, app.settings.http_request_timeout,
+      actors::list_atom_v, std::move(*query));
   if (!page) {
     return error_response(page.error());
   }
@@ -75,9 +75,8 @@ response list_calls(services& app, request& req) {
 }
 
 bool looks_like_number(const std::string& party) {
-  return !party.empty()
-         && (party[0] == '+' || std::isdigit(static_cast<unsigned char>(
-                                  party[0])));
+  return !party.empty() && (party[0] == '+' ||
+                            std::isdigit(static_cast<unsigned char>(party[0])));
 }
 
 // The account's own side must be a phone number; the other party may be
@@ -92,8 +91,8 @@ caf::expected<std::string> read_party(const std::string& value, bool own,
 
 caf::expected<storage::call_record> read_call(services& app,
                                               const request& req) {
-  auto object = parse_object(
-    req.body, {"callSid", "from", "to", "direction", "status"});
+  auto object =
+      parse_object(req.body, {"callSid", "from", "to", "direction", "status"});
   if (!object) {
     return std::move(object.error());
   }
@@ -115,26 +114,26 @@ caf::expected<storage::call_record> read_call(services& app,
   }
   if (!actors::is_call_sid(*sid)) {
     return make_error(errc::invalid_request,
-                      "invalid callSid '" + *sid
-                        + "': expected CA followed by 32 hex digits");
+                      "invalid callSid '" + *sid +
+                          "': expected CA followed by 32 hex digits");
   }
   storage::call_record call;
   call.call_sid = *sid;
   call.direction = direction->value_or("inbound");
-  static const std::vector<std::string> directions = {
-    "inbound", "outbound-api", "outbound-dial"};
-  if (std::find(directions.begin(), directions.end(), call.direction)
-      == directions.end()) {
+  static const std::vector<std::string> directions = {"inbound", "outbound-api",
+                                                      "outbound-dial"};
+  if (std::find(directions.begin(), directions.end(), call.direction) ==
+      directions.end()) {
     return make_error(errc::invalid_request,
-                      "invalid direction '" + call.direction
-                        + "': expected inbound, outbound-api or "
+                      "invalid direction '" + call.direction +
+                          "': expected inbound, outbound-api or "
                           "outbound-dial");
   }
   call.status = status->value_or("completed");
   if (!storage::is_call_status(call.status)) {
     return make_error(errc::invalid_request,
-                      "invalid status '" + call.status
-                        + "': expected one of Twilio's call statuses");
+                      "invalid status '" + call.status +
+                          "': expected one of Twilio's call statuses");
   }
   const bool inbound = call.direction == "inbound";
   const auto& region = app.settings.phone_default_region;
@@ -161,8 +160,8 @@ response create_call(services& app, request& req) {
     return error_response(call.error());
   }
   auto created = app.bridge->ask_account<storage::call_record>(
-    app.registry, req.account_id, app.settings.http_request_timeout,
-    actors::create_atom_v, std::move(*call));
+      app.registry, req.account_id, app.settings.http_request_timeout,
+      actors::create_atom_v, std::move(*call));
   if (!created) {
     return error_response(created.error());
   }
@@ -172,16 +171,16 @@ response create_call(services& app, request& req) {
 response delete_call(services& app, request& req) {
   const auto& id = req.path_params["id"];
   const bool well_formed =
-    id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '-'
-             || c == '_';
-    });
+      id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+               c == '_';
+      });
   if (!well_formed) {
     return call_not_found();
   }
   auto deleted = app.bridge->ask_account<bool>(
-    app.registry, req.account_id, app.settings.http_request_timeout,
-    actors::delete_atom_v, id);
+      app.registry, req.account_id, app.settings.http_request_timeout,
+      actors::delete_atom_v, id);
   if (!deleted) {
     if (code_of(deleted.error()) == errc::not_found) {
       return call_not_found();
@@ -197,8 +196,7 @@ response delete_call(services& app, request& req) {
 } // namespace
 
 void add_call_routes(router& table, services& app) {
-  table.add({"GET", "/api/calls/user/:userId", access::account,
-             body_kind::none,
+  table.add({"GET", "/api/calls/user/:userId", access::account, body_kind::none,
              [&app](request& r) { return list_calls(app, r); }});
   table.add({"POST", "/api/calls", access::account, body_kind::json,
              [&app](request& r) { return create_call(app, r); }});

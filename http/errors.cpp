@@ -6,48 +6,48 @@ namespace skyiq::http {
 
 int status_of(errc code) {
   switch (code) {
-    case errc::invalid_request:
-    case errc::invalid_phone_number:
-    case errc::invalid_account_sid:
-      return 400;
-    case errc::unauthorized:
-    case errc::invalid_credentials:
-      return 401;
-    case errc::forbidden:
-    case errc::signature_invalid:
-      return 403;
-    case errc::not_found:
-      return 404;
-    case errc::method_not_allowed:
-      return 405;
-    case errc::number_in_use:
-    case errc::number_on_trunk:
-    case errc::twilio_account_conflict:
-    case errc::call_exists:
-    case errc::email_taken:
-      return 409;
-    case errc::length_required:
-      return 411;
-    case errc::body_too_large:
-      return 413;
-    case errc::invalid_twilio_credentials:
-    case errc::twilio_account_inactive:
-    case errc::number_not_in_twilio_account:
-    case errc::number_not_claimed:
-    case errc::twilio_not_connected:
-      return 422;
-    case errc::rate_limited:
-      return 429;
-    case errc::twilio_unavailable:
-      return 502;
-    case errc::unavailable:
-      return 503;
-    case errc::twilio_timeout:
-      return 504;
-    case errc::unknown_number:
-      return 200;
-    case errc::internal:
-      return 500;
+  case errc::invalid_request:
+  case errc::invalid_phone_number:
+  case errc::invalid_account_sid:
+    return 400;
+  case errc::unauthorized:
+  case errc::invalid_credentials:
+    return 401;
+  case errc::forbidden:
+  case errc::signature_invalid:
+    return 403;
+  case errc::not_found:
+    return 404;
+  case errc::method_not_allowed:
+    return 405;
+  case errc::number_in_use:
+  case errc::number_on_trunk:
+  case errc::twilio_account_conflict:
+  case errc::call_exists:
+  case errc::email_taken:
+    return 409;
+  case errc::length_required:
+    return 411;
+  case errc::body_too_large:
+    return 413;
+  case errc::invalid_twilio_credentials:
+  case errc::twilio_account_inactive:
+  case errc::number_not_in_twilio_account:
+  case errc::number_not_claimed:
+  case errc::twilio_not_connected:
+    return 422;
+  case errc::rate_limited:
+    return 429;
+  case errc::twilio_unavailable:
+    return 502;
+  case errc::unavailable:
+    return 503;
+  case errc::twilio_timeout:
+    return 504;
+  case errc::unknown_number:
+    return 200;
+  case errc::internal:
+    return 500;
   }
   return 500;
 }
@@ -56,7 +56,7 @@ response error_response(errc code, const std::string& message) {
   response result;
   result.status = status_of(code);
   nlohmann::json body = {
-    {"error", {{"code", to_code(code)}, {"message", message}}}};
+      {"error", {{"code", to_code(code)}, {"message", message}}}};
   result.body = body.dump();
   return result;
 }

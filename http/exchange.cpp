@@ -10,8 +10,8 @@ int hex_value(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
   }
-  const char lower = static_cast<char>(std::tolower(
-    static_cast<unsigned char>(c)));
+  const char lower =
+      static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (lower >= 'a' && lower <= 'f') {
     return lower - 'a' + 10;
   }
@@ -77,8 +77,8 @@ bool split_target(const std::string& target, std::string& path,
       if (!percent_decode(item.substr(0, eq), true, name)) {
         return false;
       }
-      if (eq != std::string::npos
-          && !percent_decode(item.substr(eq + 1), true, value)) {
+      if (eq != std::string::npos &&
+          !percent_decode(item.substr(eq + 1), true, value)) {
         return false;
       }
       query.emplace(name, value);

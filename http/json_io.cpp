@@ -20,20 +20,20 @@ std::string type_name(const json& value) {
 
 std::size_t utf8_length(const std::string& text) {
   return static_cast<std::size_t>(std::count_if(
-    text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+      text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 caf::expected<std::string> string_value(const json& value,
                                         const std::string& name,
                                         std::size_t max_length) {
   if (!value.is_string()) {
-    return invalid("field '" + name + "' must be a string, not "
-                   + type_name(value));
+    return invalid("field '" + name + "' must be a string, not " +
+                   type_name(value));
   }
   auto text = value.get<std::string>();
   if (utf8_length(text) > max_length) {
-    return invalid("field '" + name + "' is longer than "
-                   + std::to_string(max_length) + " characters");
+    return invalid("field '" + name + "' is longer than " +
+                   std::to_string(max_length) + " characters");
   }
   return text;
 }
@@ -54,12 +54,11 @@ caf::expected<json> parse_object(const std::string& body,
   try {
     parsed = json::parse(body);
   } catch (const json::parse_error& e) {
-    return invalid("malformed JSON at byte " + std::to_string(e.byte)
-                   + ": send a JSON object such as {\"field\": \"value\"}");
+    return invalid("malformed JSON at byte " + std::to_string(e.byte) +
+                   ": send a JSON object such as {\"field\": \"value\"}");
   }
   if (!parsed.is_object()) {
-    return invalid("the body must be a JSON object, not "
-                   + type_name(parsed));
+    return invalid("the body must be a JSON object, not " + type_name(parsed));
   }
   for (const auto& [key, _] : parsed.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -67,8 +66,8 @@ caf::expected<json> parse_object(const std::string& body,
       for (const auto& name : allowed) {
         names += (names.empty() ? "" : ", ") + name;
       }
-      return invalid("unknown field '" + key + "': allowed fields are "
-                     + names);
+      return invalid("unknown field '" + key + "': allowed fields are " +
+                     names);
     }
   }
   return parsed;
@@ -117,33 +116,31 @@ patch_string(const json& object, const std::string& name,
 }
 
 std::string format_time(storage::timestamp_ms ms) {
-  const std::time_t seconds = static_cast<std::time_t>(
-    ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  const std::time_t seconds =
+      static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   const int millis = static_cast<int>(ms - seconds * 1000LL);
   std::tm parts{};
   gmtime_r(&seconds, &parts);
   char buffer[40];
-  std::snprintf(buffer, sizeof(buffer),
-                "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min,
-                parts.tm_sec, millis);
+  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
   return buffer;
 }
 
 json to_json(const storage::call_record& call) {
   return {
-    {"id", call.id},
-    {"callSid", call.call_sid},
-    {"from", call.from},
-    {"to", call.to},
-    {"direction", call.direction},
-    {"status", call.status},
-    {"createdAt", format_time(call.created_at)},
-    {"startedAt", optional_time(call.started_at)},
-    {"endedAt", optional_time(call.ended_at)},
-    {"durationSeconds", call.duration_seconds
-                          ? json(*call.duration_seconds)
-                          : json(nullptr)},
+      {"id", call.id},
+      {"callSid", call.call_sid},
+      {"from", call.from},
+      {"to", call.to},
+      {"direction", call.direction},
+      {"status", call.status},
+      {"createdAt", format_time(call.created_at)},
+      {"startedAt", optional_time(call.started_at)},
+      {"endedAt", optional_time(call.ended_at)},
+      {"durationSeconds",
+       call.duration_seconds ? json(*call.duration_seconds) : json(nullptr)},
   };
 }
 
@@ -153,28 +150,28 @@ json to_json(const storage::call_page& page) {
     calls.push_back(to_json(call));
   }
   return {
-    {"calls", calls},
-    {"nextCursor",
-     page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)},
+      {"calls", calls},
+      {"nextCursor",
+       page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)},
   };
 }
 
 json to_json(const storage::business_profile& profile) {
   return {
-    {"businessName", optional_text(profile.business_name)},
-    {"greeting", optional_text(profile.greeting)},
-    {"timezone", optional_text(profile.timezone)},
-    {"hours", optional_text(profile.hours)},
-    {"forwardTo", optional_text(profile.forward_to)},
+      {"businessName", optional_text(profile.business_name)},
+      {"greeting", optional_text(profile.greeting)},
+      {"timezone", optional_text(profile.timezone)},
+      {"hours", optional_text(profile.hours)},
+      {"forwardTo", optional_text(profile.forward_to)},
   };
 }
 
 json to_json(const actors::setup_result& result) {
   return {
-    {"phoneNumber", result.phone_number},
-    {"phoneNumberSid", result.phone_number_sid},
-    {"voiceUrl", result.voice_url},
-    {"statusCallback", result.status_callback},
+      {"phoneNumber", result.phone_number},
+      {"phoneNumberSid", result.phone_number_sid},
+      {"voiceUrl", result.voice_url},
+      {"statusCallback", result.status_callback},
   };
 }
 
@@ -182,11 +179,11 @@ json to_json(const actors::number_list& numbers) {
   json list = json::array();
   for (const auto& n : numbers) {
     list.push_back({
-      {"phoneNumber", n.phone_number},
-      {"phoneNumberSid", n.phone_number_sid},
-      {"friendlyName", n.friendly_name},
-      {"voiceUrl", n.voice_url},
-      {"claimedByYou", n.claimed_by_you},
+        {"phoneNumber", n.phone_number},
+        {"phoneNumberSid", n.phone_number_sid},
+        {"friendlyName", n.friendly_name},
+        {"voiceUrl", n.voice_url},
+        {"claimedByYou", n.claimed_by_you},
     });
   }
   return {{"numbers", list}};

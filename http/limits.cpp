@@ -11,8 +11,7 @@ namespace {
 constexpr std::size_t prune_interval = 4096;
 
 std::chrono::seconds round_up(limiter_clock::duration wait) {
-  const auto seconds =
-    std::chrono::ceil<std::chrono::seconds>(wait);
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(wait);
   return std::max(seconds, std::chrono::seconds(1));
 }
 
@@ -20,8 +19,7 @@ std::chrono::seconds round_up(limiter_clock::duration wait) {
 
 failure_limiter::failure_limiter(std::size_t max_failures,
                                  std::chrono::seconds window)
-  : max_failures_(max_failures), window_(window) {
-}
+    : max_failures_(max_failures), window_(window) {}
 
 std::optional<std::chrono::seconds>
 failure_limiter::blocked(const std::string& key,
@@ -67,15 +65,14 @@ void failure_limiter::reset(const std::string& key) {
 
 void failure_limiter::prune(limiter_clock::time_point now) {
   for (auto it = failures_.begin(); it != failures_.end();) {
-    const bool expired = it->second.empty()
-                         || it->second.back() + window_ <= now;
+    const bool expired =
+        it->second.empty() || it->second.back() + window_ <= now;
     it = expired ? failures_.erase(it) : std::next(it);
   }
 }
 
 rate_limiter::rate_limiter(double rate, double burst)
-  : rate_(rate), burst_(std::max(burst, 1.0)) {
-}
+    : rate_(rate), burst_(std::max(burst, 1.0)) {}
 
 std::optional<std::chrono::seconds>
 rate_limiter::take(const std::string& key, limiter_clock::time_point now) {
@@ -102,17 +99,15 @@ rate_limiter::take(const std::string& key, limiter_clock::time_point now) {
     return std::nullopt;
   }
   const std::chrono::duration<double> wait((1 - b.tokens) / rate_);
-  return round_up(
-    std::chrono::duration_cast<limiter_clock::duration>(wait));
+  return round_up(std::chrono::duration_cast<limiter_clock::duration>(wait));
 }
 
 abuse_limits::abuse_limits(std::size_t login_failures_per_email,
                            std::size_t login_failures_per_address,
                            std::chrono::seconds login_window,
                            double account_rate, double account_burst)
-  : login_by_email(login_failures_per_email, login_window),
-    login_by_address(login_failures_per_address, login_window),
-    dashboard_by_account(account_rate, account_burst) {
-}
+    : login_by_email(login_failures_per_email, login_window),
+      login_by_address(login_failures_per_address, login_window),
+      dashboard_by_account(account_rate, account_burst) {}
 
 } // namespace skyiq::http

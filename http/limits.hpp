@@ -35,7 +35,7 @@ private:
   std::chrono::seconds window_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::deque<limiter_clock::time_point>>
-    failures_;
+      failures_;
   std::size_t operations_ = 0;
 };
 

@@ -80,11 +80,11 @@ std::map<std::string, std::string> read_environment() {
 
 void setup_logging(const std::string& level) {
   Poco::AutoPtr<Poco::PatternFormatter> format(
-    new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s %t"));
+      new Poco::PatternFormatter("%Y-%m-%dT%H:%M:%S.%iZ %p %s %t"));
   format->setProperty("times", "UTC");
   Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel);
   Poco::AutoPtr<Poco::FormattingChannel> channel(
-    new Poco::FormattingChannel(format, console));
+      new Poco::FormattingChannel(format, console));
   Poco::Logger::root().setChannel(channel);
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
 }
@@ -107,21 +107,20 @@ int wait_for_signal(const sigset_t& set) {
   return signal;
 }
 
-int fail(Poco::Logger& log, const std::string& event,
-         const caf::error& err) {
+int fail(Poco::Logger& log, const std::string& event, const caf::error& err) {
   log.critical(event + " message=\"" + message_of(err) + "\"");
   return 1;
 }
 
 int run(const config::settings& settings, const sigset_t& signals) {
   auto& log = Poco::Logger::get("gateway.main");
-  auto key = storage::master_key::load_or_create(
-    settings.security_master_key_file);
+  auto key =
+      storage::master_key::load_or_create(settings.security_master_key_file);
   if (!key) {
     return fail(log, "master-key-failed", key.error());
   }
   auto database = storage::database::open(
-    {settings.storage_url, settings.storage_pool_size});
+      {settings.storage_url, settings.storage_pool_size});
   if (!database) {
     return fail(log, "storage-open-failed", database.error());
   }
@@ -143,7 +142,7 @@ int run(const config::settings& settings, const sigset_t& signals) {
   auto app = std::make_shared<http::services>();
   app->settings = settings;
   app->users = std::make_shared<storage::user_store>(
-    *database, argon2, settings.security_session_ttl);
+      *database, argon2, settings.security_session_ttl);
   app->numbers = std::make_shared<storage::number_directory>(*database);
   app->database = *database;
   app->registry = node.registry();
@@ -155,23 +154,22 @@ int run(const config::settings& settings, const sigset_t& signals) {
   try {
     server = std::make_unique<http::server>(app);
   } catch (const std::exception& e) {
-    log.critical("http-bind-failed message=\"cannot listen on "
-                 + settings.http_host + ":"
-                 + std::to_string(settings.http_port) + ": " + e.what()
-                 + "\"");
+    log.critical("http-bind-failed message=\"cannot listen on " +
+                 settings.http_host + ":" + std::to_string(settings.http_port) +
+                 ": " + e.what() + "\"");
     node.stop();
     return 1;
   }
   server->start();
-  log.information("http-listening message=\"gateway ready\" host="
-                  + settings.http_host + " port="
-                  + std::to_string(server->port()) + " storage="
-                  + (*database)->backend() + " public_base_url="
-                  + settings.http_public_base_url);
+  log.information(
+      "http-listening message=\"gateway ready\" host=" + settings.http_host +
+      " port=" + std::to_string(server->port()) +
+      " storage=" + (*database)->backend() +
+      " public_base_url=" + settings.http_public_base_url);
 
   const int signal = wait_for_signal(signals);
-  log.information("shutdown-started message=\"stopping\" signal="
-                  + std::string(strsignal(signal)));
+  log.information("shutdown-started message=\"stopping\" signal=" +
+                  std::string(strsignal(signal)));
   server->stop();
   server.reset();
   app.reset();

@@ -16,8 +16,7 @@ std::string format_number(double value) {
 } // namespace
 
 histogram::histogram(std::vector<double> bounds)
-  : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
-}
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
 void histogram::observe(double value) {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -36,8 +35,8 @@ void histogram::render(const std::string& name, std::string& out) const {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    out += name + "_bucket{le=\"" + format_number(bounds_[i]) + "\"} "
-           + std::to_string(cumulative) + "\n";
+    out += name + "_bucket{le=\"" + format_number(bounds_[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
   }
   cumulative += counts_.back();
   out += name + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
@@ -46,16 +45,15 @@ void histogram::render(const std::string& name, std::string& out) const {
 }
 
 metrics::metrics()
-  : active_accounts(std::make_shared<std::atomic<std::size_t>>(0)),
-    webhook_seconds_({0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
-                      0.25, 0.5, 1, 2.5, 5}),
-    batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {
-}
+    : active_accounts(std::make_shared<std::atomic<std::size_t>>(0)),
+      webhook_seconds_({0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
+                        0.25, 0.5, 1, 2.5, 5}),
+      batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {}
 
-void metrics::count_request(const std::string& method,
-                            const std::string& route, int status) {
-  const auto key = "method=\"" + method + "\",route=\"" + route
-                   + "\",status=\"" + std::to_string(status) + "\"";
+void metrics::count_request(const std::string& method, const std::string& route,
+                            int status) {
+  const auto key = "method=\"" + method + "\",route=\"" + route +
+                   "\",status=\"" + std::to_string(status) + "\"";
   std::lock_guard<std::mutex> guard(mutex_);
   ++requests_[key];
 }
@@ -69,8 +67,8 @@ void metrics::observe_batch_size(std::size_t size) {
 }
 
 void metrics::count_twilio_error(int http_status, int twilio_code) {
-  const auto key = "status=\"" + std::to_string(http_status) + "\",code=\""
-                   + std::to_string(twilio_code) + "\"";
+  const auto key = "status=\"" + std::to_string(http_status) + "\",code=\"" +
+                   std::to_string(twilio_code) + "\"";
   std::lock_guard<std::mutex> guard(mutex_);
   ++twilio_errors_[key];
 }
@@ -81,27 +79,27 @@ std::string metrics::render() const {
     std::lock_guard<std::mutex> guard(mutex_);
     out += "# TYPE skyiq_http_requests_total counter\n";
     for (const auto& [labels, count] : requests_) {
-      out += "skyiq_http_requests_total{" + labels + "} "
-             + std::to_string(count) + "\n";
+      out += "skyiq_http_requests_total{" + labels + "} " +
+             std::to_string(count) + "\n";
     }
     out += "# TYPE skyiq_twilio_rest_errors_total counter\n";
     for (const auto& [labels, count] : twilio_errors_) {
-      out += "skyiq_twilio_rest_errors_total{" + labels + "} "
-             + std::to_string(count) + "\n";
+      out += "skyiq_twilio_rest_errors_total{" + labels + "} " +
+             std::to_string(count) + "\n";
     }
   }
   out += "# TYPE skyiq_signature_failures_total counter\n";
-  out += "skyiq_signature_failures_total "
-         + std::to_string(signature_failures.load()) + "\n";
+  out += "skyiq_signature_failures_total " +
+         std::to_string(signature_failures.load()) + "\n";
   out += "# TYPE skyiq_unknown_number_rejects_total counter\n";
-  out += "skyiq_unknown_number_rejects_total "
-         + std::to_string(unknown_number_rejects.load()) + "\n";
+  out += "skyiq_unknown_number_rejects_total " +
+         std::to_string(unknown_number_rejects.load()) + "\n";
   out += "# TYPE skyiq_database_errors_total counter\n";
-  out += "skyiq_database_errors_total "
-         + std::to_string(database_errors.load()) + "\n";
+  out += "skyiq_database_errors_total " +
+         std::to_string(database_errors.load()) + "\n";
   out += "# TYPE skyiq_active_account_actors gauge\n";
-  out += "skyiq_active_account_actors "
-         + std::to_string(active_accounts->load()) + "\n";
+  out += "skyiq_active_account_actors " +
+         std::to_string(active_accounts->load()) + "\n";
   webhook_seconds_.render("skyiq_webhook_duration_seconds", out);
   batch_sizes_.render("skyiq_commit_batch_size", out);
   return out;

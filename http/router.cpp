@@ -64,8 +64,8 @@ route_match router::match(const std::string& method,
       return result;
     }
     result.method_mismatch = true;
-    if (std::find(result.allowed.begin(), result.allowed.end(), r.method)
-        == result.allowed.end()) {
+    if (std::find(result.allowed.begin(), result.allowed.end(), r.method) ==
+        result.allowed.end()) {
       result.allowed.push_back(r.method);
     }
   }

@@ -41,8 +41,7 @@ std::size_t body_limit(const config::settings& s, body_kind kind) {
 // the body is chunked, has no length, is too large or is cut short.
 std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
                                   const route* matched,
-                                  const config::settings& s,
-                                  request& out) {
+                                  const config::settings& s, request& out) {
   const bool chunked = in.getChunkedTransferEncoding();
   const bool has_length = in.hasContentLength();
   const auto length = has_length ? in.getContentLength64() : 0;
@@ -50,20 +49,20 @@ std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
   if (kind == body_kind::none && !chunked && length == 0) {
     return std::nullopt;
   }
-  const auto limit = body_limit(s, kind == body_kind::none ? body_kind::json
-                                                           : kind);
+  const auto limit =
+      body_limit(s, kind == body_kind::none ? body_kind::json : kind);
   if (chunked || (!has_length && kind != body_kind::none)) {
     auto result = error_response(
-      errc::length_required,
-      "send the body with a Content-Length header, not chunked");
+        errc::length_required,
+        "send the body with a Content-Length header, not chunked");
     result.close = true;
     return result;
   }
   if (length < 0 || static_cast<std::uint64_t>(length) > limit) {
-    auto result = error_response(
-      errc::body_too_large, "the body of " + std::to_string(length)
-                              + " bytes is over the limit of "
-                              + std::to_string(limit) + " bytes");
+    auto result = error_response(errc::body_too_large,
+                                 "the body of " + std::to_string(length) +
+                                     " bytes is over the limit of " +
+                                     std::to_string(limit) + " bytes");
     result.close = true;
     return result;
   }
@@ -93,8 +92,8 @@ request convert(Poco::Net::HTTPServerRequest& in) {
 
 void send(Poco::Net::HTTPServerResponse& out, const response& result,
           const request& req) {
-  out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(
-    result.status));
+  out.setStatus(
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(result.status));
   out.set("X-Request-Id", req.request_id);
   for (const auto& [name, value] : result.headers) {
     out.set(name, value);
@@ -115,20 +114,18 @@ void send(Poco::Net::HTTPServerResponse& out, const response& result,
 class gateway_handler : public Poco::Net::HTTPRequestHandler {
 public:
   gateway_handler(services& app, const router& table)
-    : app_(app), router_(table) {
-  }
+      : app_(app), router_(table) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& in,
                      Poco::Net::HTTPServerResponse& out) override {
     auto req = convert(in);
     const auto result = handle(in, req);
     app_.stats->count_request(req.method, route_name_, result.status);
-    logger().debug("request-served request_id=" + req.request_id
-                   + " method=" + req.method + " route=\"" + route_name_
-                   + "\" status=" + std::to_string(result.status)
-                   + (req.account_id.empty()
-                        ? std::string()
-                        : " account_id=" + req.account_id));
+    logger().debug("request-served request_id=" + req.request_id +
+                   " method=" + req.method + " route=\"" + route_name_ +
+                   "\" status=" + std::to_string(result.status) +
+                   (req.account_id.empty() ? std::string()
+                                           : " account_id=" + req.account_id));
     send(out, result, req);
   }
 
@@ -150,8 +147,8 @@ private:
       return dispatch(router_, app_, req);
     } catch (const std::exception& e) {
       logger().error("request-failed message=\"cannot read request\" "
-                     "request_id="
-                     + req.request_id + " what=\"" + e.what() + "\"");
+                     "request_id=" +
+                     req.request_id + " what=\"" + e.what() + "\"");
       auto result = error_response(errc::internal, "internal error");
       result.close = true;
       return result;
@@ -166,8 +163,7 @@ private:
 class handler_factory : public Poco::Net::HTTPRequestHandlerFactory {
 public:
   handler_factory(services& app, const router& table)
-    : app_(app), router_(table) {
-  }
+      : app_(app), router_(table) {}
 
   Poco::Net::HTTPRequestHandler*
   createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
@@ -182,12 +178,12 @@ private:
 } // namespace
 
 server::server(std::shared_ptr<services> app)
-  : app_(std::move(app)), router_(make_router(*app_)) {
+    : app_(std::move(app)), router_(make_router(*app_)) {
   const auto& s = app_->settings;
   Poco::Net::ServerSocket socket;
   socket.bind(Poco::Net::SocketAddress(s.http_host, s.http_port), true);
-  socket.listen(static_cast<int>(std::min<std::size_t>(s.http_max_queued,
-                                                       4096)));
+  socket.listen(
+      static_cast<int>(std::min<std::size_t>(s.http_max_queued, 4096)));
   port_ = socket.address().port();
 
   const int threads = static_cast<int>(s.http_threads);
@@ -197,14 +193,14 @@ server::server(std::shared_ptr<services> app)
   params->setMaxQueued(static_cast<int>(s.http_max_queued));
   params->setKeepAlive(true);
   params->setMaxKeepAliveRequests(
-    static_cast<int>(s.http_max_keep_alive_requests));
+      static_cast<int>(s.http_max_keep_alive_requests));
   const Poco::Timespan idle(
-    std::chrono::duration_cast<std::chrono::microseconds>(s.http_idle_timeout)
-      .count());
+      std::chrono::duration_cast<std::chrono::microseconds>(s.http_idle_timeout)
+          .count());
   params->setKeepAliveTimeout(idle);
   params->setTimeout(idle);
   server_ = std::make_unique<Poco::Net::HTTPServer>(
-    new handler_factory(*app_, router_), *pool_, socket, params);
+      new handler_factory(*app_, router_), *pool_, socket, params);
 }
 
 server::~server() {

@@ -1,7 +1,7 @@
 #include "actors/node.hpp"
-#include "actors/twiml.hpp"
 #include "actors/twilio/phone_number.hpp"
 #include "actors/twilio/signature.hpp"
+#include "actors/twiml.hpp"
 #include "actors/webhook_params.hpp"
 #include "http/app.hpp"
 #include "http/errors.hpp"
@@ -39,8 +39,8 @@ response no_content() {
 // call, the calling number of an outbound one. Only an exact E.164 string
 // routes; anything else (a SIP URI, a client id) matches no account.
 std::string routing_number(const actors::param_list& params) {
-  const auto direction = actors::find_param(params, "Direction")
-                           .value_or("inbound");
+  const auto direction =
+      actors::find_param(params, "Direction").value_or("inbound");
   const auto* field = direction == "inbound" ? "To" : "From";
   return actors::find_param(params, field).value_or("");
 }
@@ -81,8 +81,8 @@ response failed_webhook(services& app, const request& req,
     app.stats->database_errors++;
   }
   logger().warning("webhook-failed message=\"Twilio request not accepted\" "
-                   "request_id="
-                   + req.request_id + " code=" + to_code(code));
+                   "request_id=" +
+                   req.request_id + " code=" + to_code(code));
   return error_response(err);
 }
 
@@ -94,18 +94,18 @@ response voice_webhook(services& app, request& req) {
   }
   if (!target->account_id) {
     app.stats->unknown_number_rejects++;
-    logger().debug("unknown-number message=\"call rejected\" request_id="
-                   + req.request_id);
+    logger().debug("unknown-number message=\"call rejected\" request_id=" +
+                   req.request_id);
     return twiml_response(actors::render_reject());
   }
   auto answer = app.bridge->ask_account<std::string>(
-    app.registry, *target->account_id, app.settings.http_request_timeout,
-    actors::voice_atom_v, std::move(target->message));
+      app.registry, *target->account_id, app.settings.http_request_timeout,
+      actors::voice_atom_v, std::move(target->message));
   if (!answer) {
     return failed_webhook(app, req, answer.error());
   }
   const std::chrono::duration<double> took =
-    std::chrono::steady_clock::now() - start;
+      std::chrono::steady_clock::now() - start;
   app.stats->observe_webhook_seconds(took.count());
   return twiml_response(std::move(*answer));
 }
@@ -120,8 +120,8 @@ response status_callback(services& app, request& req) {
     return no_content();
   }
   auto applied = app.bridge->ask_account<bool>(
-    app.registry, *target->account_id, app.settings.http_request_timeout,
-    actors::status_atom_v, std::move(target->message));
+      app.registry, *target->account_id, app.settings.http_request_timeout,
+      actors::status_atom_v, std::move(target->message));
   if (!applied) {
     return failed_webhook(app, req, applied.error());
   }
@@ -130,8 +130,8 @@ response status_callback(services& app, request& req) {
 
 caf::expected<actors::setup_request> read_setup(services& app,
                                                 const request& req) {
-  auto object = parse_object(req.body,
-                             {"accountSid", "authToken", "phoneNumber"});
+  auto object =
+      parse_object(req.body, {"accountSid", "authToken", "phoneNumber"});
   if (!object) {
     return std::move(object.error());
   }
@@ -145,15 +145,14 @@ caf::expected<actors::setup_request> read_setup(services& app,
   }
   if (!actors::is_account_sid(*sid)) {
     return make_error(errc::invalid_account_sid,
-                      "invalid accountSid '" + *sid
-                        + "': expected AC followed by 32 hex digits, as "
+                      "invalid accountSid '" + *sid +
+                          "': expected AC followed by 32 hex digits, as "
                           "shown in the Twilio console");
   }
   if (token->empty()) {
     return make_error(errc::invalid_request, "field 'authToken' is empty");
   }
-  auto e164 = twilio::normalize_e164(*phone,
-                                     app.settings.phone_default_region);
+  auto e164 = twilio::normalize_e164(*phone, app.settings.phone_default_region);
   if (!e164) {
     return std::move(e164.error());
   }
@@ -166,8 +165,8 @@ response setup(services& app, request& req) {
     return error_response(setup_req.error());
   }
   auto result = app.bridge->ask_account<actors::setup_result>(
-    app.registry, req.account_id, actors::twilio_flow_timeout(app.settings),
-    actors::setup_atom_v, std::move(*setup_req));
+      app.registry, req.account_id, actors::twilio_flow_timeout(app.settings),
+      actors::setup_atom_v, std::move(*setup_req));
   if (!result) {
     return error_response(result.error());
   }
@@ -197,8 +196,8 @@ caf::expected<actors::numbers_request> read_numbers(const request& req) {
   }
   if (!actors::is_account_sid(*sid)) {
     return make_error(errc::invalid_account_sid,
-                      "invalid accountSid '" + *sid
-                        + "': expected AC followed by 32 hex digits");
+                      "invalid accountSid '" + *sid +
+                          "': expected AC followed by 32 hex digits");
   }
   result.account_sid = *sid;
   result.auth_token = *token;
@@ -211,8 +210,8 @@ response numbers(services& app, request& req) {
     return error_response(numbers_req.error());
   }
   auto list = app.bridge->ask_account<actors::number_list>(
-    app.registry, req.account_id, actors::twilio_flow_timeout(app.settings),
-    actors::numbers_atom_v, std::move(*numbers_req));
+      app.registry, req.account_id, actors::twilio_flow_timeout(app.settings),
+      actors::numbers_atom_v, std::move(*numbers_req));
   if (!list) {
     return error_response(list.error());
   }

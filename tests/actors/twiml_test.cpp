@@ -10,8 +10,7 @@ TEST_CASE("TwiML escapes the greeting and dials forwardTo") {
   profile.greeting = "<b>&'\"";
   profile.forward_to = "+14155550100";
   const auto doc = render_answer(profile);
-  CHECK(doc.find("<Say>&lt;b&gt;&amp;&apos;&quot;</Say>")
-        != std::string::npos);
+  CHECK(doc.find("<Say>&lt;b&gt;&amp;&apos;&quot;</Say>") != std::string::npos);
   CHECK(doc.find("<Dial>+14155550100</Dial>") != std::string::npos);
 }
 
@@ -22,17 +21,16 @@ TEST_CASE("TwiML without a profile still answers") {
 }
 
 TEST_CASE("reject document is Twilio's unbilled reject") {
-  CHECK(render_reject().find("<Response><Reject/></Response>")
-        != std::string::npos);
+  CHECK(render_reject().find("<Response><Reject/></Response>") !=
+        std::string::npos);
 }
 
 TEST_CASE("webhook params build a call record") {
-  const param_list params = {
-    {"CallSid", "CA0123456789abcdef0123456789abcdef"},
-    {"From", "+14155550100"},
-    {"To", "+14155550101"},
-    {"Direction", "inbound"},
-    {"CallStatus", "ringing"}};
+  const param_list params = {{"CallSid", "CA0123456789abcdef0123456789abcdef"},
+                             {"From", "+14155550100"},
+                             {"To", "+14155550101"},
+                             {"Direction", "inbound"},
+                             {"CallStatus", "ringing"}};
   const auto record = call_from_webhook(params, 5);
   REQUIRE(record);
   CHECK(record->call_sid == "CA0123456789abcdef0123456789abcdef");
@@ -46,24 +44,23 @@ TEST_CASE("webhook params reject a malformed CallSid") {
 }
 
 TEST_CASE("status callbacks parse sequence, duration and timestamp") {
-  const param_list params = {
-    {"CallSid", "CA0123456789abcdef0123456789abcdef"},
-    {"CallStatus", "completed"},
-    {"SequenceNumber", "3"},
-    {"CallDuration", "42"},
-    {"Timestamp", "Fri, 04 Dec 2026 15:00:00 +0000"}};
+  const param_list params = {{"CallSid", "CA0123456789abcdef0123456789abcdef"},
+                             {"CallStatus", "completed"},
+                             {"SequenceNumber", "3"},
+                             {"CallDuration", "42"},
+                             {"Timestamp", "Fri, 04 Dec 2026 15:00:00 +0000"}};
   const auto update = status_from_callback(params, 0);
   REQUIRE(update);
   CHECK(update->sequence_number == 3);
   CHECK(update->duration_seconds == 42);
   CHECK(update->event_time == 1796396400000);
-  CHECK_FALSE(status_from_callback(
-    {{"CallSid", "CA0123456789abcdef0123456789abcdef"},
-     {"CallStatus", "done"}},
-    0));
-  CHECK_FALSE(status_from_callback(
-    {{"CallSid", "CA0123456789abcdef0123456789abcdef"},
-     {"CallStatus", "completed"},
-     {"SequenceNumber", "-1"}},
-    0));
+  CHECK_FALSE(
+      status_from_callback({{"CallSid", "CA0123456789abcdef0123456789abcdef"},
+                            {"CallStatus", "done"}},
+                           0));
+  CHECK_FALSE(
+      status_from_callback({{"CallSid", "CA0123456789abcdef0123456789abcdef"},
+                            {"CallStatus", "completed"},
+                            {"SequenceNumber", "-1"}},
+                           0));
 }

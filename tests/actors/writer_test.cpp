@@ -23,8 +23,8 @@ namespace {
 
 struct store_fixture {
   store_fixture() {
-    dir = std::filesystem::temp_directory_path()
-          / ("writer-test-" + storage::random_id());
+    dir = std::filesystem::temp_directory_path() /
+          ("writer-test-" + storage::random_id());
     std::filesystem::create_directories(dir);
     db = *storage::database::open({"sqlite:" + (dir / "db").string(), 2});
     key = *storage::master_key::load_or_create((dir / "key").string());
@@ -62,32 +62,31 @@ TEST_CASE("writer commits concurrent writes in batches and stops") {
     caf::actor_system_config config;
     caf::actor_system system(config);
     auto writer = actors::spawn_writer(
-      system, std::make_shared<storage::call_writer>(fx.db), 64,
-      [&](std::size_t n) {
-        ++batches;
-        written += n;
-      });
+        system, std::make_shared<storage::call_writer>(fx.db), 64,
+        [&](std::size_t n) {
+          ++batches;
+          written += n;
+        });
     {
-    caf::scoped_actor self(system);
-    for (int i = 0; i < 100; ++i) {
-      char sid[40];
-      std::snprintf(sid, sizeof(sid), "CA%032d", i);
-      self->send(writer, actors::write_atom_v,
-                 store.prepare_webhook_call(call(sid)));
-    }
-    std::size_t replies = 0;
-    for (int i = 0; i < 100; ++i) {
-      self->receive([&](storage::call_record&) { ++replies; },
-                    [&](caf::error&) {});
-    }
-    CHECK(replies == 100);
+      caf::scoped_actor self(system);
+      for (int i = 0; i < 100; ++i) {
+        char sid[40];
+        std::snprintf(sid, sizeof(sid), "CA%032d", i);
+        self->send(writer, actors::write_atom_v,
+                   store.prepare_webhook_call(call(sid)));
+      }
+      std::size_t replies = 0;
+      for (int i = 0; i < 100; ++i) {
+        self->receive([&](storage::call_record&) { ++replies; },
+                      [&](caf::error&) {});
+      }
+      CHECK(replies == 100);
     }
     caf::anon_send(caf::actor_cast<caf::actor>(writer), actors::stop_atom_v);
-    auto done = std::async(std::launch::async,
-                           [&] { system.await_all_actors_done(); });
+    auto done =
+        std::async(std::launch::async, [&] { system.await_all_actors_done(); });
     // The blocking writer must leave its loop after stop.
-    CHECK(done.wait_for(std::chrono::seconds(10))
-          == std::future_status::ready);
+    CHECK(done.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   }
   CHECK(written == 100);
   CHECK(batches < 100);

@@ -22,8 +22,8 @@ TEST_CASE("defaults match the configuration contract") {
 }
 
 TEST_CASE("environment names follow the SKYIQ_ prefix rule") {
-  CHECK(skyiq::config::environment_name("http.public_base_url")
-        == "SKYIQ_HTTP_PUBLIC_BASE_URL");
+  CHECK(skyiq::config::environment_name("http.public_base_url") ==
+        "SKYIQ_HTTP_PUBLIC_BASE_URL");
 }
 
 TEST_CASE("later sources win over earlier ones") {
@@ -32,12 +32,12 @@ TEST_CASE("later sources win over earlier ones") {
     std::ofstream out(path);
     out << "[http]\nport = 9000\nhost = 0.0.0.0\n";
   }
-  const auto s = load_settings(path, true, {{"SKYIQ_HTTP_PORT", "9001"}},
-                               {"http.port=0"});
+  const auto s =
+      load_settings(path, true, {{"SKYIQ_HTTP_PORT", "9001"}}, {"http.port=0"});
   CHECK(s.http_host == "0.0.0.0");
   CHECK(s.http_port == 0);
-  const auto from_env = load_settings(path, true,
-                                      {{"SKYIQ_HTTP_PORT", "9001"}}, {});
+  const auto from_env =
+      load_settings(path, true, {{"SKYIQ_HTTP_PORT", "9001"}}, {});
   CHECK(from_env.http_port == 9001);
 }
 
@@ -68,12 +68,12 @@ TEST_CASE("unknown keys and malformed overrides are rejected") {
                   config_error);
   CHECK_THROWS_AS(load_settings(std::nullopt, false, {}, {"http.port"}),
                   config_error);
-  CHECK_THROWS_AS(load_settings(std::nullopt, false, {},
-                                {"twilio.api_base_url=ftp://x"}),
-                  config_error);
-  CHECK_THROWS_AS(load_settings(std::nullopt, false, {},
-                                {"phone.default_region=usa"}),
-                  config_error);
+  CHECK_THROWS_AS(
+      load_settings(std::nullopt, false, {}, {"twilio.api_base_url=ftp://x"}),
+      config_error);
+  CHECK_THROWS_AS(
+      load_settings(std::nullopt, false, {}, {"phone.default_region=usa"}),
+      config_error);
 }
 
 TEST_CASE("a named configuration file must exist") {

@@ -25,10 +25,9 @@ tenant make_tenant(gateway_fixture& fx, const std::string& email,
   REQUIRE(http.post_json("/api/business/" + t.user.user_id,
                          json{{"businessName", name},
                               {"greeting", "Welcome to " + name}}
-                           .dump(),
+                             .dump(),
                          t.user.token)
-            .status
-          == 200);
+              .status == 200);
   t.call_sid = random_call_sid();
   REQUIRE(fx.send_voice(t.twilio, t.call_sid).status == 200);
   const auto calls = fx.calls_of(t.user);
@@ -39,8 +38,8 @@ tenant make_tenant(gateway_fixture& fx, const std::string& email,
 
 std::string snapshot(gateway_fixture& fx, const tenant& t) {
   auto http = fx.client();
-  return http.get("/api/calls/user/" + t.user.user_id, t.user.token).body
-         + http.get("/api/business/" + t.user.user_id, t.user.token).body;
+  return http.get("/api/calls/user/" + t.user.user_id, t.user.token).body +
+         http.get("/api/business/" + t.user.user_id, t.user.token).body;
 }
 
 } // namespace
@@ -59,18 +58,16 @@ TEST_CASE("one account's token never reaches another account's data") {
   CHECK(http.get("/api/business/" + other, token).status == 403);
   CHECK(http.post_json("/api/business/" + other,
                        json{{"businessName", "Hijacked"}}.dump(), token)
-          .status
-        == 403);
+            .status == 403);
   CHECK(http.post_json("/api/twilio/setup/" + other,
                        json{{"accountSid", a.twilio.sid},
                             {"authToken", a.twilio.token},
                             {"phoneNumber", a.twilio.number}}
-                         .dump(),
+                           .dump(),
                        token)
-          .status
-        == 403);
-  CHECK(http.post_json("/api/twilio/numbers/" + other, "{}", token).status
-        == 403);
+            .status == 403);
+  CHECK(http.post_json("/api/twilio/numbers/" + other, "{}", token).status ==
+        403);
 
   // Another account's call id answers exactly like an id that never
   // existed.
@@ -80,37 +77,36 @@ TEST_CASE("one account's token never reaches another account's data") {
   CHECK(foreign.body == missing.body);
 
   // Creating a call on the other account's number is refused.
-  const auto on_foreign_number = http.post_json(
-    "/api/calls",
-    json{{"callSid", random_call_sid()},
-         {"from", "+14155550100"},
-         {"to", b.twilio.number}}
-      .dump(),
-    token);
+  const auto on_foreign_number =
+      http.post_json("/api/calls",
+                     json{{"callSid", random_call_sid()},
+                          {"from", "+14155550100"},
+                          {"to", b.twilio.number}}
+                         .dump(),
+                     token);
   CHECK(on_foreign_number.status == 422);
 
   // Claiming the other account's number fails even with its credentials.
-  const auto claim = http.post_json(
-    "/api/twilio/setup/" + a.user.user_id,
-    json{{"accountSid", b.twilio.sid},
-         {"authToken", b.twilio.token},
-         {"phoneNumber", b.twilio.number}}
-      .dump(),
-    token);
+  const auto claim = http.post_json("/api/twilio/setup/" + a.user.user_id,
+                                    json{{"accountSid", b.twilio.sid},
+                                         {"authToken", b.twilio.token},
+                                         {"phoneNumber", b.twilio.number}}
+                                        .dump(),
+                                    token);
   CHECK(claim.status == 409);
 
   // A webhook for B's number signed with A's token is rejected.
-  const auto forged = post_signed(
-    http, "/api/twilio/webhook", public_base_url, a.twilio.token,
-    voice_params(a.twilio.sid, random_call_sid(), "+14155550100",
-                 b.twilio.number));
+  const auto forged =
+      post_signed(http, "/api/twilio/webhook", public_base_url, a.twilio.token,
+                  voice_params(a.twilio.sid, random_call_sid(), "+14155550100",
+                               b.twilio.number));
   CHECK(forged.status == 403);
 
   // A status callback naming B's CallSid on A's number stays in A.
-  const auto status = post_signed(
-    http, "/api/twilio/status", public_base_url, a.twilio.token,
-    status_params(a.twilio.sid, b.call_sid, "+14155550100", a.twilio.number,
-                  "completed", 5, 10));
+  const auto status =
+      post_signed(http, "/api/twilio/status", public_base_url, a.twilio.token,
+                  status_params(a.twilio.sid, b.call_sid, "+14155550100",
+                                a.twilio.number, "completed", 5, 10));
   CHECK(status.status == 204);
 
   CHECK(snapshot(fx, b) == b_before);
@@ -129,16 +125,15 @@ TEST_CASE("missing, malformed and logged-out tokens are 401") {
   CHECK(http.get(path).status == 401);
   CHECK(http.get(path, "not a token!").status == 401);
   CHECK(http.get(path, std::string(43, 'A')).status == 401);
-  CHECK(http.send("GET", path, "", {{"Authorization", "Basic abc"}}).status
-        == 401);
+  CHECK(http.send("GET", path, "", {{"Authorization", "Basic abc"}}).status ==
+        401);
   // 401 comes before 403: a bad token on someone else's path is 401.
   CHECK(http.get("/api/business/someone-else").status == 401);
 
   REQUIRE(http.get(path, user.token).status == 200);
   CHECK(http.send("POST", "/api/auth/logout", "",
                   {{"Authorization", "Bearer " + user.token}})
-          .status
-        == 204);
+            .status == 204);
   CHECK(http.get(path, user.token).status == 401);
 }
 
@@ -154,12 +149,12 @@ TEST_CASE("no secret appears in responses or logs") {
                               json{{"accountSid", twilio.sid},
                                    {"authToken", twilio.token},
                                    {"phoneNumber", twilio.number}}
-                                .dump(),
+                                  .dump(),
                               user.token)
-                 .body;
-  responses += http.post_json("/api/twilio/numbers/" + user.user_id, "{}",
-                              user.token)
-                 .body;
+                   .body;
+  responses +=
+      http.post_json("/api/twilio/numbers/" + user.user_id, "{}", user.token)
+          .body;
   responses += fx.send_voice(twilio, random_call_sid()).body;
   responses += http.get("/metrics").body;
   const auto log = fx.gateway->log();

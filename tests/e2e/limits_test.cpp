@@ -10,9 +10,8 @@ namespace {
 
 http_reply login(http_client& http, const std::string& email,
                  const std::string& password) {
-  return http.post_json(
-    "/api/auth/login",
-    json{{"email", email}, {"password", password}}.dump());
+  return http.post_json("/api/auth/login",
+                        json{{"email", email}, {"password", password}}.dump());
 }
 
 std::string code_of(const http_reply& reply) {
@@ -36,8 +35,7 @@ TEST_CASE("repeated failed logins for one email get 429") {
   CHECK(std::stoi(blocked.header("Retry-After")) > 0);
 
   // The right password is refused too while the email is blocked.
-  CHECK(login(http, "victim@example.com", "the right password").status
-        == 429);
+  CHECK(login(http, "victim@example.com", "the right password").status == 429);
   // Another email from the same address is not blocked by this limit.
   fx.signup("other@example.com", "another password");
   CHECK(login(http, "other@example.com", "another password").status == 200);
@@ -51,8 +49,7 @@ TEST_CASE("failed logins from one address across emails get 429") {
   for (int i = 0; i < 4; ++i) {
     CHECK(login(http, "nobody" + std::to_string(i) + "@example.com",
                 "password guess")
-            .status
-          == 401);
+              .status == 401);
   }
   const auto blocked = login(http, "nobody9@example.com", "password guess");
   CHECK(blocked.status == 429);
@@ -74,6 +71,5 @@ TEST_CASE("one account's dashboard requests are rate limited") {
   CHECK(code_of(limited) == "rate_limited");
   CHECK(limited.header("Retry-After") == "1");
   // Other accounts keep their own budget.
-  CHECK(http.get("/api/business/" + other.user_id, other.token).status
-        == 200);
+  CHECK(http.get("/api/business/" + other.user_id, other.token).status == 200);
 }

@@ -14,7 +14,7 @@ std::string setup_body(const twilio_account& account,
   return json{{"accountSid", account.sid},
               {"authToken", account.token},
               {"phoneNumber", number}}
-    .dump();
+      .dump();
 }
 
 } // namespace
@@ -27,9 +27,9 @@ TEST_CASE("signup, setup, webhook and call list work end to end") {
   const auto user = fx.signup("owner@example.com");
 
   SECTION("setup configures the number's webhooks at Twilio") {
-    const auto reply = http.post_json(
-      "/api/twilio/setup/" + user.user_id,
-      setup_body(twilio, "(415) 555-0101"), user.token);
+    const auto reply =
+        http.post_json("/api/twilio/setup/" + user.user_id,
+                       setup_body(twilio, "(415) 555-0101"), user.token);
     INFO(reply.body);
     REQUIRE(reply.status == 201);
     const auto body = json::parse(reply.body);
@@ -45,24 +45,23 @@ TEST_CASE("signup, setup, webhook and call list work end to end") {
     CHECK(state->status_callback_method == "POST");
     CHECK(reply.body.find(twilio.token) == std::string::npos);
 
-    const auto again = http.post_json("/api/twilio/setup/" + user.user_id,
-                                      setup_body(twilio, "+14155550101"),
-                                      user.token);
+    const auto again =
+        http.post_json("/api/twilio/setup/" + user.user_id,
+                       setup_body(twilio, "+14155550101"), user.token);
     CHECK(again.status == 200);
   }
 
   SECTION("a signed webhook is recorded and answered with TwiML") {
     REQUIRE(http.post_json("/api/twilio/setup/" + user.user_id,
                            setup_body(twilio, "+14155550101"), user.token)
-              .status
-            == 201);
-    const auto profile = http.post_json(
-      "/api/business/" + user.user_id,
-      json{{"businessName", "Rosa's <Bakery> & Co"},
-           {"greeting", "Hi from Rosa's <Bakery> & \"Co\""},
-           {"forwardTo", "+14155550199"}}
-        .dump(),
-      user.token);
+                .status == 201);
+    const auto profile =
+        http.post_json("/api/business/" + user.user_id,
+                       json{{"businessName", "Rosa's <Bakery> & Co"},
+                            {"greeting", "Hi from Rosa's <Bakery> & \"Co\""},
+                            {"forwardTo", "+14155550199"}}
+                           .dump(),
+                       user.token);
     REQUIRE(profile.status == 200);
 
     const auto sid = random_call_sid();
@@ -71,8 +70,7 @@ TEST_CASE("signup, setup, webhook and call list work end to end") {
     REQUIRE(answer.status == 200);
     CHECK(answer.header("Content-Type").find("text/xml") == 0);
     CHECK(answer.body.find("<Say>Hi from Rosa&apos;s &lt;Bakery&gt; &amp; "
-                           "&quot;Co&quot;</Say>")
-          != std::string::npos);
+                           "&quot;Co&quot;</Say>") != std::string::npos);
     CHECK(answer.body.find("<Dial>+14155550199</Dial>") != std::string::npos);
 
     const auto duplicate = fx.send_voice(twilio, sid);
@@ -100,33 +98,32 @@ TEST_CASE("webhooks for unknown numbers or with bad signatures create "
   const auto twilio = fx.add_twilio_account("+14155550102");
   const auto user = fx.connect("a@example.com", twilio);
 
-  const auto unknown = post_signed(
-    http, "/api/twilio/webhook", public_base_url, twilio.token,
-    voice_params(twilio.sid, random_call_sid(), "+14155550100",
-                 "+14155550999"));
+  const auto unknown =
+      post_signed(http, "/api/twilio/webhook", public_base_url, twilio.token,
+                  voice_params(twilio.sid, random_call_sid(), "+14155550100",
+                               "+14155550999"));
   CHECK(unknown.status == 200);
-  CHECK(unknown.body.find("<Response><Reject/></Response>")
-        != std::string::npos);
+  CHECK(unknown.body.find("<Response><Reject/></Response>") !=
+        std::string::npos);
 
   auto params = voice_params(twilio.sid, random_call_sid(), "+14155550100",
                              twilio.number);
-  const auto wrong_key = post_signed(http, "/api/twilio/webhook",
-                                     public_base_url, "0123456789abcdef",
-                                     params);
+  const auto wrong_key = post_signed(
+      http, "/api/twilio/webhook", public_base_url, "0123456789abcdef", params);
   CHECK(wrong_key.status == 403);
 
-  const auto unsigned_reply = http.send(
-    "POST", "/api/twilio/webhook", "CallSid=" + random_call_sid()
-                                     + "&To=%2B14155550102&AccountSid="
-                                     + twilio.sid,
-    {}, "application/x-www-form-urlencoded");
+  const auto unsigned_reply =
+      http.send("POST", "/api/twilio/webhook",
+                "CallSid=" + random_call_sid() +
+                    "&To=%2B14155550102&AccountSid=" + twilio.sid,
+                {}, "application/x-www-form-urlencoded");
   CHECK(unsigned_reply.status == 403);
 
   // A suffix of the claimed number must not route to it.
-  const auto suffix = post_signed(
-    http, "/api/twilio/webhook", public_base_url, twilio.token,
-    voice_params(twilio.sid, random_call_sid(), "+14155550100",
-                 "4155550102"));
+  const auto suffix =
+      post_signed(http, "/api/twilio/webhook", public_base_url, twilio.token,
+                  voice_params(twilio.sid, random_call_sid(), "+14155550100",
+                               "4155550102"));
   CHECK(suffix.body.find("<Reject/>") != std::string::npos);
 
   CHECK(fx.calls_of(user)["calls"].empty());
@@ -177,35 +174,31 @@ TEST_CASE("dashboard call routes page, filter, create and delete") {
   REQUIRE(first["calls"].size() == 2);
   REQUIRE(first["nextCursor"].is_string());
   const auto second = fx.calls_of(
-    user, "?limit=2&cursor=" + first["nextCursor"].get<std::string>());
+      user, "?limit=2&cursor=" + first["nextCursor"].get<std::string>());
   REQUIRE(second["calls"].size() == 2);
   CHECK(second["calls"][0]["id"] != first["calls"][0]["id"]);
   CHECK(second["calls"][0]["id"] != first["calls"][1]["id"]);
   const auto third = fx.calls_of(
-    user, "?limit=2&cursor=" + second["nextCursor"].get<std::string>());
+      user, "?limit=2&cursor=" + second["nextCursor"].get<std::string>());
   CHECK(third["calls"].size() == 1);
   CHECK(third["nextCursor"].is_null());
 
   CHECK(http.get("/api/calls/user/" + user.user_id + "?limit=0", user.token)
-          .status
-        == 400);
-  CHECK(http.get("/api/calls/user/" + user.user_id + "?limit=201",
-                 user.token)
-          .status
-        == 400);
-  CHECK(http.get("/api/calls/user/" + user.user_id + "?status=done",
-                 user.token)
-          .status
-        == 400);
+            .status == 400);
+  CHECK(http.get("/api/calls/user/" + user.user_id + "?limit=201", user.token)
+            .status == 400);
+  CHECK(http.get("/api/calls/user/" + user.user_id + "?status=done", user.token)
+            .status == 400);
   CHECK(fx.calls_of(user, "?status=completed")["calls"].empty());
 
   const auto sid = random_call_sid();
-  const auto body = json{{"callSid", sid},
-                         {"from", "Anonymous"},
-                         {"to", twilio.number},
-                         {"direction", "inbound"},
-                         {"status", "completed"}}
-                      .dump();
+  const auto body = json{
+      {"callSid", sid},
+      {"from", "Anonymous"},
+      {"to", twilio.number},
+      {"direction", "inbound"},
+      {"status",
+       "completed"}}.dump();
   const auto created = http.post_json("/api/calls", body, user.token);
   INFO(created.body);
   REQUIRE(created.status == 201);
@@ -213,10 +206,10 @@ TEST_CASE("dashboard call routes page, filter, create and delete") {
   CHECK(http.post_json("/api/calls", body, user.token).status == 409);
   CHECK(fx.calls_of(user, "?status=completed")["calls"].size() == 1);
 
-  const auto unclaimed = json{{"callSid", random_call_sid()},
-                              {"from", "+14155550100"},
-                              {"to", "+14155550177"}}
-                           .dump();
+  const auto unclaimed = json{
+      {"callSid", random_call_sid()},
+      {"from", "+14155550100"},
+      {"to", "+14155550177"}}.dump();
   CHECK(http.post_json("/api/calls", unclaimed, user.token).status == 422);
 
   CHECK(http.del("/api/calls/" + id, user.token).status == 204);
@@ -238,13 +231,12 @@ TEST_CASE("business profile starts empty and keeps unnamed fields") {
   REQUIRE(http.post_json(path,
                          json{{"businessName", "Acme"},
                               {"timezone", "America/New_York"}}
-                           .dump(),
+                             .dump(),
                          user.token)
-            .status
-          == 200);
-  REQUIRE(http.post_json(path, json{{"hours", "9-5"}}.dump(), user.token)
-            .status
-          == 200);
+              .status == 200);
+  REQUIRE(
+      http.post_json(path, json{{"hours", "9-5"}}.dump(), user.token).status ==
+      200);
   const auto profile = json::parse(http.get(path, user.token).body);
   CHECK(profile["businessName"] == "Acme");
   CHECK(profile["timezone"] == "America/New_York");
@@ -252,21 +244,18 @@ TEST_CASE("business profile starts empty and keeps unnamed fields") {
 
   CHECK(http.post_json(path, json{{"timezone", "Mars/Olympus"}}.dump(),
                        user.token)
-          .status
-        == 400);
+            .status == 400);
   CHECK(http.post_json(path, json{{"businessName", 7}}.dump(), user.token)
-          .status
-        == 400);
-  CHECK(http.post_json(path, json{{"color", "red"}}.dump(), user.token)
-          .status
-        == 400);
+            .status == 400);
+  CHECK(
+      http.post_json(path, json{{"color", "red"}}.dump(), user.token).status ==
+      400);
   CHECK(http.post_json(path,
                        json{{"businessName", std::string(201, 'x')}}.dump(),
                        user.token)
-          .status
-        == 400);
-  const auto bad_phone = http.post_json(
-    path, json{{"forwardTo", "+1415"}}.dump(), user.token);
+            .status == 400);
+  const auto bad_phone =
+      http.post_json(path, json{{"forwardTo", "+1415"}}.dump(), user.token);
   CHECK(bad_phone.status == 400);
   CHECK(bad_phone.body.find("invalid_phone_number") != std::string::npos);
 }

@@ -9,15 +9,14 @@ namespace {
 router sample() {
   router table;
   auto ok = [](request&) { return response{}; };
-  table.add({"GET", "/api/calls/user/:userId", access::account,
-             body_kind::none, ok});
+  table.add(
+      {"GET", "/api/calls/user/:userId", access::account, body_kind::none, ok});
   table.add({"POST", "/api/calls", access::account, body_kind::json, ok});
-  table.add({"DELETE", "/api/calls/:id", access::account, body_kind::none,
-             ok});
-  table.add({"GET", "/api/business/:userId", access::account,
-             body_kind::none, ok});
-  table.add({"POST", "/api/business/:userId", access::account,
-             body_kind::json, ok});
+  table.add({"DELETE", "/api/calls/:id", access::account, body_kind::none, ok});
+  table.add(
+      {"GET", "/api/business/:userId", access::account, body_kind::none, ok});
+  table.add(
+      {"POST", "/api/business/:userId", access::account, body_kind::json, ok});
   return table;
 }
 
