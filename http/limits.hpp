@@ -13,9 +13,9 @@ namespace skyiq::http {
 using limiter_clock = std::chrono::steady_clock;
 
 /// Counts failures per key (an email, a client address) in a sliding
-/// window; a key with `max_failures` inside the window is blocked until
-/// its oldest failure leaves the window. Thread-safe; memory is bounded
-/// by pruning keys whose failures all expired.
+/// window. A key with `max_failures` inside the window is blocked until its
+/// oldest failure leaves the window. Thread-safe. Keys whose failures all
+/// expired are pruned, which bounds memory.
 class failure_limiter {
 public:
   failure_limiter(std::size_t max_failures, std::chrono::seconds window);

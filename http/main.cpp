@@ -90,7 +90,7 @@ void setup_logging(const std::string& level) {
 }
 
 // Blocks the shutdown signals in every thread started from here on, so
-// that only `wait_for_signal` sees them.
+// that only `wait_for_signal` receives them.
 sigset_t block_signals() {
   std::signal(SIGPIPE, SIG_IGN);
   sigset_t set;
