@@ -121,11 +121,15 @@ public:
     auto req = convert(in);
     const auto result = handle(in, req);
     app_.stats->count_request(req.method, route_name_, result.status);
-    logger().debug("request-served request_id=" + req.request_id +
-                   " method=" + req.method + " route=\"" + route_name_ +
-                   "\" status=" + std::to_string(result.status) +
-                   (req.account_id.empty() ? std::string()
-                                           : " account_id=" + req.account_id));
+    // The line is built only when debug is on: this runs per request.
+    if (logger().debug()) {
+      logger().debug("request-served request_id=" + req.request_id +
+                     " method=" + req.method + " route=\"" + route_name_ +
+                     "\" status=" + std::to_string(result.status) +
+                     (req.account_id.empty()
+                          ? std::string()
+                          : " account_id=" + req.account_id));
+    }
     send(out, result, req);
   }
 

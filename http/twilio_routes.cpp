@@ -94,8 +94,10 @@ response voice_webhook(services& app, request& req) {
   }
   if (!target->account_id) {
     app.stats->unknown_number_rejects++;
-    logger().debug("unknown-number message=\"call rejected\" request_id=" +
-                   req.request_id);
+    if (logger().debug()) {
+      logger().debug("unknown-number message=\"call rejected\" request_id=" +
+                     req.request_id);
+    }
     return twiml_response(actors::render_reject());
   }
   auto answer = app.bridge->ask_account<std::string>(
