@@ -1,0 +1,1 @@
+"""Helpers of bench/run: processes, load generation, seeding and reports."""

@@ -1,0 +1,155 @@
+"""Starting, watching and stopping the processes a benchmark runs.
+
+Every process is ended by the pid this module started, never by name.
+"""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+
+class BenchError(Exception):
+    """A benchmark step that failed; the message says which and why."""
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def machine_busy(seconds=1.0):
+    """Return the fraction of all CPUs busy over the next `seconds`, from
+    /proc/stat. Called while the benchmark's own processes are idle, it
+    measures what else runs on the machine."""
+    def sample():
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        idle = values[3] + values[4]
+        return idle, sum(values)
+
+    idle_before, total_before = sample()
+    time.sleep(seconds)
+    idle_after, total_after = sample()
+    total = total_after - total_before
+    return 1 - (idle_after - idle_before) / total if total else 0.0
+
+
+def run_checked(argv, log_path, cwd=None):
+    """Run `argv` to completion with its output in `log_path`."""
+    with open(log_path, "ab") as log:
+        result = subprocess.run(argv, cwd=cwd, stdout=log,
+                                stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise BenchError(f"{' '.join(argv)} exited with status "
+                         f"{result.returncode}; see {log_path}")
+
+
+class Process:
+    """A child process whose stdout and stderr go to a log file."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = list(argv)
+        self.cwd = cwd
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.started = time.monotonic()
+        self._popen = subprocess.Popen(argv, stdout=self._log,
+                                       stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, env=env,
+                                       cwd=cwd)
+        self.pid = self._popen.pid
+
+    def log_text(self):
+        with open(self.log_path, "r", errors="replace") as log:
+            return log.read()
+
+    def wait_for_log(self, pattern, timeout):
+        """Wait for a log line matching `pattern`; return the match and the
+        seconds from process start to the moment it was seen (polled every
+        millisecond)."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with open(self.log_path, "r", errors="replace") as log:
+            text = ""
+            while time.monotonic() < deadline:
+                text += log.read()
+                found = regex.search(text)
+                if found:
+                    return found, time.monotonic() - self.started
+                if self._popen.poll() is not None:
+                    raise BenchError(
+                        f"{self.name} exited with status "
+                        f"{self._popen.returncode} during start-up; see "
+                        f"{self.log_path}")
+                time.sleep(0.001)
+        raise BenchError(f"{self.name} logged no line matching "
+                         f"'{pattern}' within {timeout} s; see "
+                         f"{self.log_path}")
+
+    def wait_until_ready(self, port, path, timeout):
+        """Poll GET `path` on 127.0.0.1:`port` until it answers 200; return
+        the seconds since process start."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._popen.poll() is not None:
+                raise BenchError(f"{self.name} exited with status "
+                                 f"{self._popen.returncode} during start-up;"
+                                 f" see {self.log_path}")
+            connection = http.client.HTTPConnection("127.0.0.1", port,
+                                                    timeout=1)
+            try:
+                connection.request("GET", path)
+                if connection.getresponse().status == 200:
+                    return time.monotonic() - self.started
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                connection.close()
+            time.sleep(0.01)
+        raise BenchError(f"{self.name} did not answer 200 on {path} within "
+                         f"{timeout} s; see {self.log_path}")
+
+    def rss_kib(self):
+        """Return the resident set size (VmRSS) in KiB."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise BenchError(f"/proc/{self.pid}/status of {self.name} has no "
+                         "VmRSS line")
+
+    def cpu_seconds(self):
+        """Return the user plus system CPU time the process used so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            # Fields after the parenthesised command name; utime and stime
+            # are fields 14 and 15 of proc(5).
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self, timeout=60):
+        """Send SIGTERM and wait; return the exit status. A process that
+        does not exit in time is killed with SIGKILL and reported."""
+        if self._popen.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+        try:
+            status = self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(self.pid, signal.SIGKILL)
+            self._popen.wait()
+            self._log.close()
+            raise BenchError(f"{self.name} (pid {self.pid}) did not exit "
+                             f"within {timeout} s of SIGTERM and was killed;"
+                             f" see {self.log_path}")
+        self._log.close()
+        return status
+
+    def running(self):
+        return self._popen.poll() is None

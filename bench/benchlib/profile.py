@@ -1,0 +1,139 @@
+"""Callgrind profiles of the webhook and dashboard request paths.
+
+This machine's perf has no hardware counters (`perf stat -e instructions`
+reports "not supported"), so the profile counts instructions with
+valgrind's callgrind. The gateway runs about 50 times slower under it, so
+the load is light (one wrk thread, 8 connections) and the figures of a
+profiled run are not benchmarks; only the split of instructions between
+functions is.
+"""
+
+import shutil
+import subprocess
+import time
+
+from benchlib import phases, seed, webhooks
+from benchlib.processes import BenchError, Process
+from benchlib.wrk import run_wrk
+
+PROFILE_CONNECTIONS = 8
+PROFILE_WEBHOOKS = 50000
+VALGRIND_START_TIMEOUT_S = 300
+
+
+def _start_under_callgrind(ctx, data_dir, phase, extra=None):
+    out = ctx.run_dir / f"callgrind.{phase}.out"
+    wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               "--fair-sched=yes"]
+    process = phases.start_gateway(ctx, f"gateway-{phase}-callgrind",
+                                   data_dir, extra, wrapper)
+    process.wait_until_ready(process.port, "/readyz",
+                             VALGRIND_START_TIMEOUT_S)
+    return process, out
+
+
+def _annotate(ctx, out, phase):
+    """Write the exclusive and inclusive instruction counts per function
+    next to the profile and print the first lines of each."""
+    for mode in ("exclusive", "inclusive"):
+        argv = ["callgrind_annotate", "--threshold=99",
+                f"--inclusive={'yes' if mode == 'inclusive' else 'no'}",
+                str(out)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"callgrind_annotate failed: {done.stderr}")
+        path = ctx.run_dir / f"callgrind.{phase}.{mode}.txt"
+        path.write_text(done.stdout)
+        print(f"--- {mode} instructions, top of {path}")
+        print("\n".join(done.stdout.splitlines()[:45]), flush=True)
+
+
+def _light_load(ctx, url, log_name, **kwargs):
+    return run_wrk(url, kwargs.pop("script"), ctx.run_dir / log_name,
+                   ctx.duration_s, PROFILE_CONNECTIONS, 1, **kwargs)
+
+
+def _profile_webhooks(ctx):
+    data_dir = phases.make_data_dir(ctx, "callgrind-webhooks")
+    twilio = gateway = profiled = None
+    try:
+        accounts = webhooks.make_twilio_accounts(phases.WEBHOOK_ACCOUNTS)
+        webhooks.write_fake_twilio_seed(accounts, data_dir / "twilio.json")
+        twilio = Process("fake-twilio", [str(ctx.binaries.fake_twilio),
+                                         str(data_dir / "twilio.json")],
+                         ctx.run_dir / "fake-twilio.log")
+        found, _ = twilio.wait_for_log(r"listening on (http://\S+)", 20)
+        settings = {
+            "security.argon2_memory_kib": "64",
+            "security.argon2_iterations": "1",
+            "twilio.api_base_url": found.group(1),
+        }
+        gateway = phases.start_gateway(ctx, "gateway-webhooks-setup",
+                                       data_dir, settings)
+        gateway.wait_until_ready(gateway.port, "/readyz", 60)
+        webhooks.connect_accounts(gateway.port, accounts)
+        phases.stop_checked(gateway)
+
+        webhooks.write_account_templates(accounts, data_dir / "accounts.txt")
+        webhooks.presign(accounts, phases.PUBLIC_BASE_URL, PROFILE_WEBHOOKS,
+                         1, data_dir / "requests")
+        profiled, out = _start_under_callgrind(ctx, data_dir, "webhooks",
+                                               settings)
+        result = _light_load(
+            ctx, f"http://127.0.0.1:{profiled.port}{webhooks.WEBHOOK_PATH}",
+            "wrk-webhooks-callgrind.txt",
+            script=str(ctx.lua_dir / "replay_webhooks.lua"),
+            script_args=[str(data_dir / "accounts.txt"),
+                         str(data_dir / "requests"), webhooks.WEBHOOK_PATH])
+        profiled.stop(timeout=300)
+        profiled = None
+    finally:
+        for process in (profiled, twilio):
+            if process is not None and process.running():
+                process.stop(timeout=300)
+        phases.remove_data_dir(ctx, data_dir)
+    return result, out
+
+
+def _profile_dashboard(ctx):
+    data_dir = phases.make_data_dir(ctx, "callgrind-dashboard")
+    profiled = None
+    try:
+        key = seed.write_master_key(data_dir / "master.key")
+        phases.create_schema(ctx, data_dir, "gateway-dashboard-schema")
+        db_path = data_dir / "gateway.db"
+        accounts = seed.seed_accounts(db_path, phases.DASHBOARD_ACCOUNTS, key,
+                                      phases.DASHBOARD_ACCOUNTS, True,
+                                      2120000000, "dashboard")
+        seed.seed_calls(db_path, accounts,
+                        phases.CALLS_PER_DASHBOARD_ACCOUNT)
+        profiled, out = _start_under_callgrind(ctx, data_dir, "dashboard")
+        account_id, token, _ = accounts[0]
+        path = f"/api/calls/user/{account_id}?limit=50"
+        result = _light_load(ctx, f"http://127.0.0.1:{profiled.port}{path}",
+                             "wrk-dashboard-callgrind.txt",
+                             script=str(ctx.lua_dir / "report.lua"),
+                             headers=[f"Authorization: Bearer {token}"])
+        profiled.stop(timeout=300)
+        profiled = None
+    finally:
+        if profiled is not None and profiled.running():
+            profiled.stop(timeout=300)
+        phases.remove_data_dir(ctx, data_dir)
+    return result, out
+
+
+def run_callgrind(ctx, phase):
+    """Profile `phase` ("webhooks" or "dashboard") under callgrind."""
+    if shutil.which("valgrind") is None:
+        raise BenchError("valgrind is not installed: apt-get install -y "
+                         "valgrind")
+    started = time.monotonic()
+    if phase == "webhooks":
+        result, out = _profile_webhooks(ctx)
+    else:
+        result, out = _profile_dashboard(ctx)
+    print(f"{phase} under callgrind: {result.requests:,} requests in "
+          f"{result.duration_s:.0f} s, {result.errors} errors; profiling "
+          f"took {time.monotonic() - started:.0f} s", flush=True)
+    _annotate(ctx, out, phase)
