@@ -1,8 +1,8 @@
 // Behaviour specific to the PostgreSQL backend: lost connections, the
 // pool's recovery and concurrent migrations.
 
-#include "tcp_proxy.hpp"
 #include "test_support.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 #include "storage/call_writer.hpp"
 #include "storage/errors.hpp"
@@ -56,7 +56,7 @@ struct proxied_store {
   }
 
   std::string base;
-  test::tcp_proxy proxy;
+  skyiq::testing::tcp_proxy proxy;
   std::shared_ptr<database> db;
 };
 
@@ -105,7 +105,7 @@ TEST_CASE("lost connection is unavailable then recovers") {
 }
 
 TEST_CASE("unreachable server is unavailable without password") {
-  test::tcp_proxy proxy("127.0.0.1", 1);
+  skyiq::testing::tcp_proxy proxy("127.0.0.1", 1);
   proxy.cut();
   database_options options;
   options.url = "host=127.0.0.1 port=" + std::to_string(proxy.port())

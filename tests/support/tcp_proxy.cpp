@@ -1,4 +1,4 @@
-#include "tcp_proxy.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace skyiq::storage::test {
+namespace skyiq::testing {
 
 namespace {
 
@@ -148,4 +148,4 @@ void tcp_proxy::forward(int client, int server) {
   }
 }
 
-} // namespace skyiq::storage::test
+} // namespace skyiq::testing

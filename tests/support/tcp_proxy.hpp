@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace skyiq::storage::test {
+namespace skyiq::testing {
 
 /// A TCP proxy on 127.0.0.1 that forwards to one server and can simulate
 /// an outage: `cut` closes every forwarded connection and makes new ones
@@ -44,4 +44,4 @@ private:
   std::thread acceptor_;
 };
 
-} // namespace skyiq::storage::test
+} // namespace skyiq::testing
