@@ -112,6 +112,25 @@ int fail(Poco::Logger& log, const std::string& event, const caf::error& err) {
   return 1;
 }
 
+// Sizes the store's own waits below storage.timeout, the time an actor
+// waits for a storage reply. A lock wait and a pool wait get 2/5 of it
+// each, so that a locked or exhausted store fails with its own error
+// (logged, counted, answered 503 `unavailable`) before the actor gives up,
+// and a write answered 503 is not committed afterwards. A write queued
+// behind a slow batch in the group-commit writer waits longer and can
+// still time out in the actor first.
+storage::database_options storage_options(
+    const config::settings& settings,
+    const std::shared_ptr<http::metrics>& stats) {
+  storage::database_options options;
+  options.url = settings.storage_url;
+  options.pool_size = settings.storage_pool_size;
+  options.busy_timeout = settings.storage_timeout * 2 / 5;
+  options.acquire_timeout = settings.storage_timeout * 2 / 5;
+  options.on_failure = [stats] { stats->database_errors++; };
+  return options;
+}
+
 int run(const config::settings& settings, const sigset_t& signals) {
   auto& log = Poco::Logger::get("gateway.main");
   auto key =
@@ -119,13 +138,12 @@ int run(const config::settings& settings, const sigset_t& signals) {
   if (!key) {
     return fail(log, "master-key-failed", key.error());
   }
-  auto database = storage::database::open(
-      {settings.storage_url, settings.storage_pool_size});
+  auto stats = std::make_shared<http::metrics>();
+  auto database = storage::database::open(storage_options(settings, stats));
   if (!database) {
     return fail(log, "storage-open-failed", database.error());
   }
 
-  auto stats = std::make_shared<http::metrics>();
   caf::actor_system_config caf_config;
   caf::actor_system system(caf_config);
   actors::node_hooks hooks;

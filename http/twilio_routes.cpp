@@ -60,7 +60,6 @@ caf::expected<routed> route_twilio(services& app, request& req) {
   if (twilio::is_e164(number)) {
     auto owner = app.numbers->owner_of(number);
     if (!owner) {
-      app.stats->database_errors++;
       return std::move(owner.error());
     }
     result.account_id = std::move(*owner);
@@ -77,8 +76,6 @@ response failed_webhook(services& app, const request& req,
   const auto code = code_of(err);
   if (code == errc::signature_invalid) {
     app.stats->signature_failures++;
-  } else if (code == errc::unavailable) {
-    app.stats->database_errors++;
   }
   logger().warning("webhook-failed message=\"Twilio request not accepted\" "
                    "request_id=" +

@@ -91,11 +91,15 @@ caf::expected<sql_connection> connection_pool::acquire() {
     return !idle_.empty() || open_count_ < options_.max_size;
   };
   if (!available_.wait_until(lock, deadline, can_proceed)) {
+    lock.unlock();
+    auto message = "all " + std::to_string(options_.max_size)
+                   + " storage connections to " + target_.display
+                   + " stayed busy for "
+                   + std::to_string(options_.acquire_timeout.count())
+                   + " ms";
+    log_failure(message);
     return make_error(errc::unavailable,
-                      "all " + std::to_string(options_.max_size)
-                        + " storage connections stayed busy for "
-                        + std::to_string(options_.acquire_timeout.count())
-                        + " ms; retry later or raise storage.pool_size");
+                      message + "; retry later or raise storage.pool_size");
   }
 
   if (!idle_.empty()) {
@@ -151,6 +155,12 @@ void connection_pool::release(session_ptr session, bool healthy) {
   if (!dropped.empty()) {
     logger().warning("storage-connections-dropped url=" + target_.display
                      + " count=" + std::to_string(dropped.size()));
+  }
+}
+
+void connection_pool::count_failure() const {
+  if (options_.on_failure) {
+    options_.on_failure();
   }
 }
 

@@ -57,6 +57,7 @@ database::open(const database_options& options) {
   pool_settings.max_size = options.pool_size;
   pool_settings.busy_timeout = options.busy_timeout;
   pool_settings.acquire_timeout = options.acquire_timeout;
+  pool_settings.on_failure = options.on_failure;
   db->pool_ = std::make_unique<connection_pool>(*target, pool_settings);
   auto version = migrate(*db->pool_);
   if (!version) {
@@ -67,7 +68,11 @@ database::open(const database_options& options) {
     .information("storage-opened backend=" + db->backend()
                  + " url=" + db->display_url()
                  + " schema_version=" + std::to_string(*version)
-                 + " pool_size=" + std::to_string(options.pool_size));
+                 + " pool_size=" + std::to_string(options.pool_size)
+                 + " busy_timeout_ms="
+                 + std::to_string(options.busy_timeout.count())
+                 + " acquire_timeout_ms="
+                 + std::to_string(options.acquire_timeout.count()));
   return db;
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,10 +21,17 @@ struct database_options {
   /// key=value string.
   std::string url;
   std::size_t pool_size = 4;
-  /// How long SQLite waits for a lock held by another connection.
+  /// How long a statement waits for a lock held by another connection
+  /// (SQLite's busy timeout, PostgreSQL's lock_timeout) before the
+  /// operation fails with errc::unavailable.
   std::chrono::milliseconds busy_timeout{5000};
   /// How long an operation waits for a free pooled connection.
   std::chrono::milliseconds acquire_timeout{5000};
+  /// Called once for every operation that fails on the database: server
+  /// unreachable, lock or pool wait timed out, statement failed. It runs
+  /// on the thread of the operation and may be empty. Errors an operation
+  /// returns by design, such as errc::number_in_use, are not counted.
+  std::function<void()> on_failure;
 };
 
 /// The shared store: a connection pool over SQLite or PostgreSQL with the

@@ -52,8 +52,14 @@ std::vector<setup_statement>
 session_setup_sql(backend_kind backend,
                   std::chrono::milliseconds busy_timeout) {
   if (backend == backend_kind::postgresql) {
-    // Keeps NOTICE lines of CREATE ... IF NOT EXISTS off stderr.
-    return {{"SET client_min_messages = warning", ""}};
+    // client_min_messages keeps NOTICE lines of CREATE ... IF NOT EXISTS
+    // off stderr. lock_timeout is the counterpart of SQLite's busy
+    // timeout: a statement blocked by another session's row lock fails
+    // (SQLSTATE 55P03) instead of waiting without end.
+    return {
+      {"SET client_min_messages = warning", ""},
+      {"SET lock_timeout = " + std::to_string(busy_timeout.count()), ""},
+    };
   }
   // journal_mode is stored in the file; the other pragmas are per
   // connection. synchronous=FULL makes every commit wait for fsync of

@@ -44,6 +44,8 @@ struct setup_statement {
 };
 
 /// Returns the statements run on every new connection before first use.
+/// `busy_timeout` bounds waits for locks held by other connections: it
+/// becomes SQLite's busy_timeout and PostgreSQL's lock_timeout.
 std::vector<setup_statement>
 session_setup_sql(backend_kind backend, std::chrono::milliseconds busy_timeout);
 

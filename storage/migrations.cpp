@@ -93,6 +93,9 @@ constexpr const char* create_migrations_table
 caf::expected<int> apply_pending(sql_connection& connection, int& found) {
   auto lock = migration_lock_sql(connection.backend());
   if (!lock.empty()) {
+    // Another gateway may hold the lock for as long as its migrations
+    // take, so this one waits without the session's lock_timeout.
+    connection.execute("SET LOCAL lock_timeout = 0");
     connection.query(lock);
   }
   connection.execute(create_migrations_table);

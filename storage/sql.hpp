@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -141,8 +142,11 @@ struct pool_options {
   std::size_t max_size = 4;
   /// Time to wait for a free connection when all are in use.
   std::chrono::milliseconds acquire_timeout{5000};
-  /// SQLite's busy timeout for locks held by other connections.
+  /// Time a statement waits for a lock held by another connection:
+  /// SQLite's busy timeout, PostgreSQL's lock_timeout.
   std::chrono::milliseconds busy_timeout{5000};
+  /// Called once per operation that fails on the database; may be empty.
+  std::function<void()> on_failure;
 };
 
 /// A bounded pool of Poco::Data sessions. Thread-safe. A session whose
@@ -175,6 +179,9 @@ public:
   /// Returns a session; called by `sql_connection`.
   void release(std::unique_ptr<Poco::Data::Session> session, bool healthy);
 
+  /// Reports one failed operation to `pool_options::on_failure`.
+  void count_failure() const;
+
 private:
   caf::expected<sql_connection> open_new();
   std::unique_ptr<Poco::Data::Session> connect();
@@ -195,13 +202,15 @@ private:
 /// errc::unavailable or errc::internal. When a reused connection turns out
 /// to be dead and nothing may have been written, `f` runs once more on a
 /// new connection, so a server restart costs no request that could be
-/// repeated safely.
+/// repeated safely. Every failure except an error that `f` returns itself
+/// is counted through `pool_options::on_failure`.
 template <class F>
 auto with_connection(connection_pool& pool, const char* operation, F&& f)
   -> decltype(f(std::declval<sql_connection&>())) {
   for (int attempt = 0;; ++attempt) {
     auto connection = pool.acquire();
     if (!connection) {
+      pool.count_failure();
       return std::move(connection.error());
     }
     try {
@@ -210,6 +219,7 @@ auto with_connection(connection_pool& pool, const char* operation, F&& f)
       auto failure = pool.classify(*connection, operation,
                                    std::current_exception());
       if (!failure.retry || attempt > 0) {
+        pool.count_failure();
         return std::move(failure.error);
       }
     }

@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 using namespace skyiq;
@@ -102,6 +104,41 @@ TEST_CASE("lost connection is unavailable then recovers") {
   REQUIRE(writer.commit({alice.prepare_webhook_call(
     test::sample_call("CA4"))})[0]);
   CHECK(alice.list_calls({}).value().calls.size() == 2);
+}
+
+TEST_CASE("row locked past the lock timeout is unavailable") {
+  test::test_store store;
+  auto account_id = store.new_account("a@example.com");
+  auto options = store.options();
+  options.busy_timeout = std::chrono::milliseconds(200);
+  std::atomic<int> failures{0};
+  options.on_failure = [&failures] { ++failures; };
+  auto db = database::open(options);
+  REQUIRE(db);
+  account_store alice(*db, store.key(), account_id);
+  twilio_credentials credentials{"AC" + std::string(32, 'a'), "token"};
+  claimed_number number{"+15550003333", "PN" + std::string(32, 'b'), 0};
+
+  {
+    // Another session locks the account row, as a concurrent setup would.
+    auto holder = (*db)->pool().acquire();
+    REQUIRE(holder);
+    holder->begin_write();
+    holder->query("SELECT id FROM accounts WHERE id = ? FOR UPDATE",
+                  {account_id});
+    auto started = std::chrono::steady_clock::now();
+    auto saved = alice.save_setup(credentials, number);
+    auto waited = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(saved);
+    CHECK(code_of(saved.error()) == errc::unavailable);
+    CHECK(message_of(saved.error()).find("lock timeout") != std::string::npos);
+    CHECK(waited < std::chrono::seconds(3));
+    CHECK(failures == 1);
+    holder->rollback();
+  }
+
+  CHECK(alice.save_setup(credentials, number).value());
+  CHECK(failures == 1);
 }
 
 TEST_CASE("unreachable server is unavailable without password") {

@@ -12,6 +12,7 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 
+#include <atomic>
 #include <fstream>
 #include <unistd.h>
 
@@ -80,8 +81,11 @@ TEST_CASE("SQLite locked past the busy timeout is unavailable") {
   store.close();
   auto options = store.options();
   options.busy_timeout = std::chrono::milliseconds(100);
+  std::atomic<int> failures{0};
+  options.on_failure = [&failures] { ++failures; };
   auto db = database::open(options);
   REQUIRE(db);
+  CHECK(failures == 0);
   account_store alice(*db, store.key(), account_id);
   call_writer writer(*db);
   {
@@ -99,8 +103,16 @@ TEST_CASE("SQLite locked past the busy timeout is unavailable") {
       CHECK(code_of(result.error()) == errc::unavailable);
     }
   }
+  // One failed profile save and one failed batch.
+  CHECK(failures == 2);
   CHECK(alice.list_calls({}).value().calls.empty());
   CHECK(alice.save_profile({}));
+  // An error the operation returns by design is not a database failure.
+  REQUIRE(alice.create_call(test::sample_call("CA3")));
+  auto duplicate = alice.create_call(test::sample_call("CA3"));
+  REQUIRE_FALSE(duplicate);
+  CHECK(code_of(duplicate.error()) == errc::call_exists);
+  CHECK(failures == 2);
 }
 
 TEST_CASE("unopenable SQLite path is unavailable") {
