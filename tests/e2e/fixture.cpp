@@ -17,10 +17,31 @@ std::string hex32(int seed, char tag) {
 
 } // namespace
 
-gateway_fixture::gateway_fixture() {
-  const char* postgres = std::getenv("SKYIQ_E2E_STORAGE_URL");
-  storage_url = postgres && *postgres ? std::string(postgres)
-                                      : "sqlite:" + dir.path() + "/gateway.db";
+storage_backend backend_from_environment() {
+  const char* name = std::getenv("SKYIQ_E2E_BACKEND");
+  const std::string value = name ? name : "";
+  if (value.empty() || value == "sqlite") {
+    return storage_backend::sqlite;
+  }
+  if (value != "postgresql") {
+    FAIL("SKYIQ_E2E_BACKEND is '" << value
+                                  << "': expected sqlite or postgresql");
+  }
+  return storage_backend::postgresql;
+}
+
+gateway_fixture::gateway_fixture()
+  : gateway_fixture(backend_from_environment()) {
+}
+
+gateway_fixture::gateway_fixture(storage_backend selected)
+  : backend(selected) {
+  if (selected == storage_backend::postgresql) {
+    postgres = std::make_unique<postgres_database>();
+    storage_url = postgres->url();
+  } else {
+    storage_url = "sqlite:" + dir.path() + "/gateway.db";
+  }
 }
 
 std::vector<std::string> gateway_fixture::overrides() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "tests/e2e/postgres_database.hpp"
 #include "tests/e2e/support.hpp"
 #include "tests/fake_twilio/fake_twilio.hpp"
 
@@ -31,11 +32,23 @@ struct session {
   std::string token;
 };
 
-/// The real gateway binary against a fake Twilio, with its SQLite file and
-/// master key in a scratch directory.
+/// The store a gateway_fixture runs on.
+enum class storage_backend { sqlite, postgresql };
+
+/// Returns the backend named by the environment variable
+/// SKYIQ_E2E_BACKEND: `sqlite` (also when unset) or `postgresql`. Fails the
+/// test on any other value.
+storage_backend backend_from_environment();
+
+/// The real gateway binary against a fake Twilio, with its master key in a
+/// scratch directory and an empty store of its own. That store is a SQLite
+/// file in the directory, or a new PostgreSQL database on the server named
+/// by SKYIQ_TEST_POSTGRES_URL, dropped with the fixture.
 class gateway_fixture {
 public:
+  /// Runs on the backend that SKYIQ_E2E_BACKEND names.
   gateway_fixture();
+  explicit gateway_fixture(storage_backend backend);
 
   /// Starts (or restarts) the gateway on the same files.
   void start(const std::vector<std::string>& extra = {});
@@ -62,9 +75,14 @@ public:
 
   json calls_of(const session& s, const std::string& query = "");
 
+  storage_backend backend;
   temp_dir dir;
   fake_twilio twilio;
+  /// The PostgreSQL database; null on SQLite. Declared before `gateway`
+  /// so that the gateway stops before the database is dropped.
+  std::unique_ptr<postgres_database> postgres;
   std::unique_ptr<gateway_process> gateway;
+  /// `sqlite:PATH` or the database's postgresql:// URL.
   std::string storage_url;
 
 private:
