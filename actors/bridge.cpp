@@ -26,6 +26,34 @@ bridge::~bridge() {
   }
 }
 
+// Past this many accounts the cache starts over instead of growing; the
+// registry still has every live handle.
+constexpr std::size_t max_cached_handles = 100000;
+
+std::optional<account_actor>
+bridge::handle_cache::find(const std::string& account_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  const auto it = handles_.find(account_id);
+  if (it == handles_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void bridge::handle_cache::store(const std::string& account_id,
+                                 const account_actor& handle) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (handles_.size() >= max_cached_handles) {
+    handles_.clear();
+  }
+  handles_[account_id] = handle;
+}
+
+void bridge::handle_cache::erase(const std::string& account_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  handles_.erase(account_id);
+}
+
 caf::actor bridge::next_actor() {
   const auto index = next_.fetch_add(1, std::memory_order_relaxed);
   return actors_[index % actors_.size()];

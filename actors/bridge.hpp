@@ -12,6 +12,10 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace skyiq::actors {
@@ -28,18 +32,26 @@ public:
   bridge(const bridge&) = delete;
   bridge& operator=(const bridge&) = delete;
 
-  /// Asks `account_id`'s actor (activating it through `registry`) and
-  /// waits at most `timeout` for its `Result`. An actor that exited on
-  /// idleness between the lookup and the request is looked up once more.
+  /// Asks `account_id`'s actor and waits at most `timeout` for its
+  /// `Result`. The actor's handle comes from a cache, or else from
+  /// `registry`, which activates the account. A handle whose actor exited on
+  /// idleness is dropped and looked up once more.
   template <class Result, class... Ts>
   caf::expected<Result>
   ask_account(const registry_actor& registry, const std::string& account_id,
               std::chrono::milliseconds timeout, Ts... xs) {
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
+    auto cached = handles_->find(account_id);
+    auto handles = handles_;
     auto job = [=](caf::event_based_actor* self) {
-      lookup_and_ask<Result>(self, registry, account_id, timeout, done, 1,
-                             xs...);
+      if (cached) {
+        ask_target<Result>(self, *cached, registry, handles, account_id,
+                           timeout, done, 1, xs...);
+      } else {
+        lookup_and_ask<Result>(self, registry, handles, account_id, timeout,
+                               done, 1, xs...);
+      }
     };
     caf::anon_send(next_actor(), bridge_job{job});
     return wait(future, timeout);
@@ -61,29 +73,57 @@ public:
   }
 
 private:
+  /// Account actor handles by account id, shared by the bridge actors and
+  /// the calling threads.
+  class handle_cache {
+  public:
+    std::optional<account_actor> find(const std::string& account_id);
+    void store(const std::string& account_id, const account_actor& handle);
+    void erase(const std::string& account_id);
+
+  private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, account_actor> handles_;
+  };
+
+  using cache_ptr = std::shared_ptr<handle_cache>;
+
+  template <class Result>
+  using done_ptr = std::shared_ptr<std::promise<caf::expected<Result>>>;
+
   template <class Result, class... Ts>
   static void
   lookup_and_ask(caf::event_based_actor* self, const registry_actor& registry,
-                 const std::string& account_id,
-                 std::chrono::milliseconds timeout,
-                 std::shared_ptr<std::promise<caf::expected<Result>>> done,
+                 const cache_ptr& handles, const std::string& account_id,
+                 std::chrono::milliseconds timeout, done_ptr<Result> done,
                  int retries, Ts... xs) {
     self->request(registry, timeout, account_atom_v, account_id)
         .then(
             [=](account_actor& target) {
-              self->request(target, timeout, xs...)
-                  .then([done](Result& r) { done->set_value(std::move(r)); },
-                        [=](caf::error& e) {
-                          if (retries > 0 && is_receiver_down(e)) {
-                            lookup_and_ask<Result>(self, registry, account_id,
-                                                   timeout, done, retries - 1,
-                                                   xs...);
-                            return;
-                          }
-                          done->set_value(std::move(e));
-                        });
+              handles->store(account_id, target);
+              ask_target<Result>(self, target, registry, handles, account_id,
+                                 timeout, done, retries, xs...);
             },
             [done](caf::error& e) { done->set_value(std::move(e)); });
+  }
+
+  template <class Result, class... Ts>
+  static void
+  ask_target(caf::event_based_actor* self, const account_actor& target,
+             const registry_actor& registry, const cache_ptr& handles,
+             const std::string& account_id, std::chrono::milliseconds timeout,
+             done_ptr<Result> done, int retries, Ts... xs) {
+    self->request(target, timeout, xs...)
+        .then([done](Result& r) { done->set_value(std::move(r)); },
+              [=](caf::error& e) {
+                if (retries > 0 && is_receiver_down(e)) {
+                  handles->erase(account_id);
+                  lookup_and_ask<Result>(self, registry, handles, account_id,
+                                         timeout, done, retries - 1, xs...);
+                  return;
+                }
+                done->set_value(std::move(e));
+              });
   }
 
   static bool is_receiver_down(const caf::error& err) {
@@ -107,6 +147,7 @@ private:
 
   std::vector<caf::actor> actors_;
   std::atomic<std::size_t> next_{0};
+  cache_ptr handles_ = std::make_shared<handle_cache>();
 };
 
 } // namespace skyiq::actors

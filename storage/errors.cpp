@@ -29,7 +29,7 @@ const char* to_code(errc code) {
     case errc::body_too_large: return "body_too_large";
     case errc::length_required: return "length_required";
     case errc::method_not_allowed: return "method_not_allowed";
-    case errc::signature_invalid: return "forbidden";
+    case errc::signature_invalid: return "signature_invalid";
     case errc::unknown_number: return "unknown_number";
     case errc::internal: return "internal";
     case errc::twilio_not_connected: return "twilio_not_connected";
