@@ -17,7 +17,8 @@ from pathlib import Path
 
 from benchlib import seed, webhooks
 from benchlib.build import Binaries, supports_setting
-from benchlib.processes import BenchError, Process, free_port
+from benchlib.processes import (BenchError, Process, fdatasync_ms,
+                                 free_port)
 from benchlib.report import Figure, print_line
 from benchlib.wrk import run_wrk
 
@@ -319,6 +320,7 @@ def measure_webhooks(ctx, baseline):
                  f"pre-signed in {time.monotonic() - started:.1f} s, "
                  f"round-robin over {WEBHOOK_ACCOUNTS:,} numbers")
 
+        sync_ms = fdatasync_ms(data_dir)
         ceiling = _measure_client_ceiling(ctx, data_dir)
         result = _replay(ctx, gateway, gateway.port, data_dir,
                          "wrk-webhooks.txt")
@@ -343,6 +345,13 @@ def measure_webhooks(ctx, baseline):
     ctx.add(Figure("webhooks", "replay ceiling (baseline server)",
                    f"{ceiling.requests_per_s:,.0f}/s",
                    ceiling.requests_per_s / baseline.requests_per_s,
+                   "baseline"))
+    # Every answer waits for at least one durable commit, and at most
+    # CONNECTIONS webhooks are in flight, so by Little's law no more than
+    # CONNECTIONS per fdatasync time can be answered.
+    bound = CONNECTIONS / (sync_ms / 1000)
+    ctx.add(Figure("webhooks", f"{CONNECTIONS} / fdatasync ({sync_ms:.2f} ms)",
+                   f"{bound:,.0f}/s", bound / baseline.requests_per_s,
                    "baseline"))
     rps = result.requests_per_s
     ctx.add(Figure("webhooks", "requests/s", f"{rps:,.0f}",
@@ -483,22 +492,58 @@ class _Clients:
             connection.close()
 
 
+def seed_scale_database(ctx, data_dir):
+    """Create the schema and 100,000 accounts; return them."""
+    key = seed.write_master_key(data_dir / "master.key")
+    create_schema(ctx, data_dir, "gateway-scale-schema")
+    started = time.monotonic()
+    accounts = seed.seed_accounts(data_dir / "gateway.db", SCALE_ACCOUNTS,
+                                  key, ACTIVE_ACCOUNTS, True, 3120000000,
+                                  "scale")
+    ctx.note(f"scale: {SCALE_ACCOUNTS:,} accounts with sealed Twilio "
+             "credentials, a number and a business profile seeded in "
+             f"{time.monotonic() - started:.1f} s")
+    return accounts
+
+
+def activate_accounts(gateway, accounts):
+    """Activate the first 10,000 accounts with one GET /api/business each
+    over 8 keep-alive connections. Returns the VmRSS in KiB before, after
+    half of them and after all."""
+    clients = _Clients(gateway.port, 8)
+    try:
+        # Opens the connections, so that the server threads that serve
+        # them exist before the first memory reading.
+        warm = clients.run([("/healthz", None)] * 8)
+        if warm:
+            raise BenchError("GET /healthz failed: " + warm[0])
+        rss_before = gateway.rss_kib()
+        requests = [(f"/api/business/{account_id}", token)
+                    for account_id, token, _ in accounts[:ACTIVE_ACCOUNTS]]
+        half = len(requests) // 2
+        failures = clients.run(requests[:half])
+        rss_half = gateway.rss_kib()
+        failures += clients.run(requests[half:])
+        rss_after = gateway.rss_kib()
+    finally:
+        clients.close()
+    if failures:
+        raise BenchError(f"{len(failures)} activation requests failed, "
+                         f"first {failures[0]}")
+    active = metric_value(gateway.port, "skyiq_active_account_actors")
+    if int(active) < ACTIVE_ACCOUNTS:
+        raise BenchError(f"only {active:.0f} account actors were active after "
+                         f"{ACTIVE_ACCOUNTS:,} activations")
+    return rss_before, rss_half, rss_after, active
+
+
 def measure_scale(ctx):
     """Measure start-up time and memory with 100,000 accounts stored, and
     the memory of 10,000 active account actors."""
     data_dir = make_data_dir(ctx, "scale")
     gateway = None
     try:
-        key = seed.write_master_key(data_dir / "master.key")
-        create_schema(ctx, data_dir, "gateway-scale-schema")
-        started = time.monotonic()
-        accounts = seed.seed_accounts(data_dir / "gateway.db", SCALE_ACCOUNTS,
-                                      key, ACTIVE_ACCOUNTS, True,
-                                      3120000000, "scale")
-        ctx.note(f"scale: {SCALE_ACCOUNTS:,} accounts with sealed Twilio "
-                 "credentials, a number and a business profile seeded in "
-                 f"{time.monotonic() - started:.1f} s")
-
+        accounts = seed_scale_database(ctx, data_dir)
         # Production Argon2 settings: the start-up hashes one dummy password.
         startups = []
         rss_at_start = []
@@ -512,28 +557,9 @@ def measure_scale(ctx):
             if run + 1 < STARTUP_RUNS:
                 stop_checked(gateway)
                 gateway = None
-
-        clients = _Clients(gateway.port, 8)
-        try:
-            # Opens the connections, so that the server threads that serve
-            # them exist before the first memory reading.
-            warm = clients.run([("/healthz", None)] * 8)
-            if warm:
-                raise BenchError("GET /healthz failed: " + warm[0])
-            rss_before = gateway.rss_kib()
-            requests = [(f"/api/business/{account_id}", token)
-                        for account_id, token, _ in accounts[:ACTIVE_ACCOUNTS]]
-            half = len(requests) // 2
-            failures = clients.run(requests[:half])
-            rss_half = gateway.rss_kib()
-            failures += clients.run(requests[half:])
-            rss_after = gateway.rss_kib()
-        finally:
-            clients.close()
-        if failures:
-            raise BenchError(f"{len(failures)} activation requests failed, "
-                             f"first {failures[0]}")
-        active = metric_value(gateway.port, "skyiq_active_account_actors")
+        rss_before, rss_half, rss_after, active = activate_accounts(gateway,
+                                                                    accounts)
+        half = ACTIVE_ACCOUNTS // 2
         stop_checked(gateway)
         gateway = None
     finally:
@@ -551,9 +577,6 @@ def measure_scale(ctx):
     ctx.note("scale: start-up runs " + ", ".join(
         f"{s * 1000:.0f} ms" for s in startups) + "; RSS at start "
         + ", ".join(f"{r / 1024:.1f} MiB" for r in rss_at_start))
-    if int(active) < ACTIVE_ACCOUNTS:
-        raise BenchError(f"only {active:.0f} account actors were active after "
-                         f"{ACTIVE_ACCOUNTS:,} activations")
     per_actor = (rss_after - rss_before) / ACTIVE_ACCOUNTS
     ctx.add(Figure("scale", f"RSS per active actor ({ACTIVE_ACCOUNTS:,})",
                    f"{per_actor:.2f} KiB", per_actor / ACTOR_TARGET_KIB,

@@ -40,6 +40,26 @@ def machine_busy(seconds=1.0):
     return 1 - (idle_after - idle_before) / total if total else 0.0
 
 
+def fdatasync_ms(directory, count=200):
+    """Return the median time, in milliseconds, of writing 4 KiB to a file
+    in `directory` and waiting for fdatasync: the least a durable commit
+    costs on that file system."""
+    path = os.path.join(directory, "fdatasync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            os.write(fd, b"\0" * 4096)
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    times.sort()
+    return times[len(times) // 2] * 1000
+
+
 def run_checked(argv, log_path, cwd=None):
     """Run `argv` to completion with its output in `log_path`."""
     with open(log_path, "ab") as log:
