@@ -279,6 +279,41 @@ TEST_CASE("Twilio hanging past twilio.timeout is 504 within a bound") {
   check_unclaimed(fx, twilio, twilio.number);
 }
 
+TEST_CASE("broken Twilio responses are 502 and change nothing") {
+  gateway_fixture fx;
+  fx.start();
+  struct broken {
+    const char* name;
+    fault applied;
+  };
+  std::vector<broken> cases(3);
+  cases[0].name = "dropped connection";
+  cases[0].applied.drop_connection = true;
+  cases[1].name = "truncated body";
+  cases[1].applied.truncate_body = true;
+  cases[2].name = "200 with malformed JSON";
+  cases[2].applied.status = 200;
+  cases[2].applied.body = "{\"status\": ";
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto number = "+1415555034" + std::to_string(i);
+    const auto twilio = configured_account(fx, number);
+    const auto user = fx.signup("broken" + std::to_string(i) + "@example.com");
+    auto applied = cases[i].applied;
+    applied.path_contains = account_path(twilio);
+    applied.count = 100;
+    fx.twilio.inject(applied);
+
+    const auto reply = post_setup(fx, user, setup_body(twilio));
+    INFO(cases[i].name << ": " << reply.body);
+    CHECK(reply.status == 502);
+    CHECK(error_code(reply) == "twilio_unavailable");
+    CHECK(voice_url_of(fx.twilio, twilio.number_sid) == old_voice_url);
+    check_no_credentials(fx, user);
+    check_unclaimed(fx, twilio, number);
+  }
+}
+
 TEST_CASE("failed number update is 502 and claims nothing") {
   gateway_fixture fx;
   fx.start();
@@ -392,14 +427,26 @@ TEST_CASE("setup again with a rotated token is 200 and stores it") {
   auto rotated = old_token;
   rotated.token = std::string(32, 'e');
   fx.twilio.add_account(rotated.sid, rotated.token);
+  // The customer changed the VoiceUrl in the meantime.
+  set_voice_url(fx.twilio, old_token, old_token.number_sid, old_voice_url);
+
+  // A token that Twilio rejects replaces nothing.
+  auto wrong = old_token;
+  wrong.token = std::string(32, 'd');
+  const auto rejected = post_setup(fx, user, setup_body(wrong));
+  CHECK(rejected.status == 422);
+  CHECK(error_code(rejected) == "invalid_twilio_credentials");
+  CHECK(fx.send_voice(old_token, random_call_sid()).status == 200);
 
   const auto reply = post_setup(fx, user, setup_body(rotated));
   INFO(reply.body);
   CHECK(reply.status == 200);
+  CHECK(voice_url_of(fx.twilio, old_token.number_sid) ==
+        public_base_url + "/api/twilio/webhook");
 
   CHECK(fx.send_voice(rotated, random_call_sid()).status == 200);
   CHECK(fx.send_voice(old_token, random_call_sid()).status == 403);
-  CHECK(fx.calls_of(user)["calls"].size() == 1);
+  CHECK(fx.calls_of(user)["calls"].size() == 2);
 }
 
 TEST_CASE("numbers list follows every page") {

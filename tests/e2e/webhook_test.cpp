@@ -139,6 +139,34 @@ TEST_CASE("signature over the URL with its default port validates") {
   CHECK(fx.calls_of(user)["calls"].size() == 1);
 }
 
+TEST_CASE("signature ignores Host and X-Forwarded headers") {
+  gateway_fixture fx;
+  fx.start();
+  auto http = fx.client();
+  const auto twilio = fx.add_twilio_account("+14155550412");
+  const auto user = fx.connect("host@example.com", twilio);
+  const std::vector<std::pair<std::string, std::string>> spoofed = {
+      {"Host", "attacker.example"},
+      {"X-Forwarded-Host", "attacker.example"},
+      {"X-Forwarded-Proto", "http"},
+      {"X-Forwarded-Port", "8080"}};
+
+  const auto post = [&](const std::string& signed_url) {
+    auto params = voice_params(twilio.sid, random_call_sid(), "+14155550100",
+                               twilio.number);
+    auto headers = spoofed;
+    headers.emplace_back("X-Twilio-Signature",
+                         reference_signature(twilio.token, signed_url, params));
+    return http.send("POST", "/api/twilio/webhook",
+                     reference_form_encode(params), headers,
+                     "application/x-www-form-urlencoded");
+  };
+  CHECK(post("http://attacker.example:8080/api/twilio/webhook").status == 403);
+  CHECK(post("https://attacker.example/api/twilio/webhook").status == 403);
+  CHECK(post(webhook_url).status == 200);
+  CHECK(fx.calls_of(user)["calls"].size() == 1);
+}
+
 TEST_CASE("repeated, empty and UTF-8 parameters validate") {
   gateway_fixture fx;
   fx.start();
