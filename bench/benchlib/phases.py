@@ -167,6 +167,12 @@ def cpu_figure(ctx, phase, result, baseline):
                    f"{result.cpu_us_per_request:.1f} us",
                    result.cpu_us_per_request / baseline.cpu_us_per_request,
                    "baseline"))
+    ctx.add(Figure(phase, "  of which system (kernel) time",
+                   f"{result.system_share:.0%}"))
+    ctx.add(Figure(phase, "server context switches per request",
+                   f"{result.switches_per_request:.1f}",
+                   result.switches_per_request
+                   / baseline.switches_per_request, "baseline"))
 
 
 def latency_figures(ctx, phase, result, baseline):
@@ -203,6 +209,10 @@ def measure_baseline(ctx):
     ctx.add(Figure("baseline", "p99 latency", f"{result.p99_ms:.2f} ms"))
     ctx.add(Figure("baseline", "server CPU per request",
                    f"{result.cpu_us_per_request:.1f} us"))
+    ctx.add(Figure("baseline", "  of which system (kernel) time",
+                   f"{result.system_share:.0%}"))
+    ctx.add(Figure("baseline", "server context switches per request",
+                   f"{result.switches_per_request:.1f}"))
     busy_note(ctx, "baseline", result)
     return result
 
@@ -423,6 +433,7 @@ def measure_dashboard(ctx, baseline):
                          CONNECTIONS, WRK_THREADS,
                          headers=[f"Authorization: Bearer {token}"],
                          server=gateway)
+        rungs = _measure_rungs(ctx, gateway, account_id, token)
         stop_checked(gateway)
         gateway = None
     finally:
@@ -443,7 +454,42 @@ def measure_dashboard(ctx, baseline):
     error_figure(ctx, "dashboard", result)
     cpu_figure(ctx, "dashboard", result, baseline)
     busy_note(ctx, "dashboard", result)
+    for name, rung in rungs:
+        ctx.add(Figure("rung", f"{name} requests/s",
+                       f"{rung.requests_per_s:,.0f}",
+                       rung.requests_per_s / baseline.requests_per_s,
+                       "baseline"))
+        ctx.add(Figure("rung", f"{name} CPU per request",
+                       f"{rung.cpu_us_per_request:.1f} us",
+                       rung.cpu_us_per_request / baseline.cpu_us_per_request,
+                       "baseline"))
+        ctx.add(Figure("rung", f"{name} switches per request",
+                       f"{rung.switches_per_request:.1f}",
+                       rung.switches_per_request
+                       / baseline.switches_per_request, "baseline"))
+        if rung.errors:
+            raise BenchError(f"{rung.errors} errors on {name}; see "
+                             f"{ctx.run_dir}")
     return result
+
+
+def _measure_rungs(ctx, gateway, account_id, token):
+    """Measure two cheaper paths of the same gateway, so that the cost of
+    the call list splits into its layers: GET /healthz (HTTP layer and
+    router only) and GET /api/business/:userId (plus session lookup and a
+    request through the registry to the account actor, which holds the
+    profile in memory)."""
+    rungs = []
+    for name, path, headers, log_name in [
+            ("GET /healthz", "/healthz", [], "wrk-rung-healthz.txt"),
+            ("GET /api/business", f"/api/business/{account_id}",
+             [f"Authorization: Bearer {token}"], "wrk-rung-business.txt")]:
+        rungs.append((name, run_wrk(f"http://127.0.0.1:{gateway.port}{path}",
+                                    str(ctx.lua_dir / "report.lua"),
+                                    ctx.run_dir / log_name, ctx.duration_s,
+                                    CONNECTIONS, WRK_THREADS, headers=headers,
+                                    server=gateway)))
+    return rungs
 
 
 # Scale -------------------------------------------------------------------

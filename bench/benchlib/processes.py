@@ -146,13 +146,29 @@ class Process:
                          "VmRSS line")
 
     def cpu_seconds(self):
-        """Return the user plus system CPU time the process used so far."""
+        """Return the user and the system CPU time, in seconds, that the
+        process used so far."""
         with open(f"/proc/{self.pid}/stat") as stat:
             # Fields after the parenthesised command name; utime and stime
             # are fields 14 and 15 of proc(5).
             fields = stat.read().rsplit(")", 1)[1].split()
-        ticks = int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        ticks = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+    def context_switches(self):
+        """Return the voluntary plus involuntary context switches of all
+        the process's current threads (a thread that exited is missing)."""
+        total = 0
+        for task in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{task}/status") as status:
+                    for line in status:
+                        if line.startswith(("voluntary_ctxt_switches:",
+                                            "nonvoluntary_ctxt_switches:")):
+                            total += int(line.split()[1])
+            except FileNotFoundError:
+                continue
+        return total
 
     def stop(self, timeout=60):
         """Send SIGTERM and wait; return the exit status. A process that

@@ -25,8 +25,12 @@ class WrkResult:
     extra: dict = field(default_factory=dict)
     # Fraction of all CPUs busy in the second before the load started.
     busy_before: float = 0.0
-    # CPU seconds the server used during the run, when measured.
-    server_cpu_s: float = 0.0
+    # User and system CPU seconds the server used during the run, when
+    # measured.
+    server_user_s: float = 0.0
+    server_system_s: float = 0.0
+    # Context switches of the server's threads during the run.
+    server_switches: int = 0
 
     @property
     def requests_per_s(self):
@@ -34,7 +38,17 @@ class WrkResult:
 
     @property
     def cpu_us_per_request(self):
-        return self.server_cpu_s * 1e6 / self.requests
+        return ((self.server_user_s + self.server_system_s) * 1e6
+                / self.requests)
+
+    @property
+    def switches_per_request(self):
+        return self.server_switches / self.requests
+
+    @property
+    def system_share(self):
+        total = self.server_user_s + self.server_system_s
+        return self.server_system_s / total if total else 0.0
 
     @property
     def errors(self):
@@ -60,7 +74,8 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
     if script_args:
         argv += ["--"] + list(script_args)
     busy_before = machine_busy()
-    cpu_before = server.cpu_seconds() if server else 0.0
+    cpu_before = server.cpu_seconds() if server else (0.0, 0.0)
+    switches_before = server.context_switches() if server else 0
     try:
         done = subprocess.run(argv, capture_output=True, text=True,
                               timeout=duration_s + 60)
@@ -68,7 +83,8 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
         raise BenchError("wrk is not installed: apt-get install -y wrk")
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish within {duration_s + 60} s")
-    server_cpu_s = server.cpu_seconds() - cpu_before if server else 0.0
+    cpu_after = server.cpu_seconds() if server else (0.0, 0.0)
+    switches_after = server.context_switches() if server else 0
     with open(log_path, "w") as log:
         log.write(" ".join(argv) + "\n" + done.stdout + done.stderr)
     if done.returncode != 0:
@@ -90,7 +106,9 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
                          f"{log_path}")
     result.extra = {k: int(v) for k, v in values.items()}
     result.busy_before = busy_before
-    result.server_cpu_s = server_cpu_s
+    result.server_user_s = cpu_after[0] - cpu_before[0]
+    result.server_system_s = cpu_after[1] - cpu_before[1]
+    result.server_switches = switches_after - switches_before
     if result.requests == 0:
         raise BenchError(f"wrk completed no request; see {log_path}")
     return result
