@@ -112,13 +112,16 @@ int fail(Poco::Logger& log, const std::string& event, const caf::error& err) {
   return 1;
 }
 
-// Sizes the store's own waits below storage.timeout, the time an actor
-// waits for a storage reply. A lock wait and a pool wait get 2/5 of it
-// each, so that a locked or exhausted store fails with its own error
-// (logged, counted, answered 503 `unavailable`) before the actor gives up,
-// and a write answered 503 is not committed afterwards. A write queued
-// behind a slow batch in the group-commit writer waits longer and can
-// still time out in the actor first.
+// Sizes the store's own waits by storage.timeout, the time an actor waits
+// for a storage reply. A lock wait and a pool wait get 2/5 of it each, so
+// that a locked or exhausted store fails with its own error (logged,
+// counted, sent as 503 `unavailable`) before the actor gives up, and a
+// write that got 503 is not committed afterwards. A write queued behind a
+// slow batch in the group-commit writer waits longer and can still time
+// out in the actor first. A PostgreSQL statement without a reply for the
+// whole storage.timeout (a hung server) has its connection shut down, so
+// that requests served on HTTP threads, such as token checks and /readyz,
+// fail too instead of waiting without end.
 storage::database_options storage_options(
     const config::settings& settings,
     const std::shared_ptr<http::metrics>& stats) {
@@ -127,6 +130,7 @@ storage::database_options storage_options(
   options.pool_size = settings.storage_pool_size;
   options.busy_timeout = settings.storage_timeout * 2 / 5;
   options.acquire_timeout = settings.storage_timeout * 2 / 5;
+  options.statement_timeout = settings.storage_timeout;
   options.on_failure = [stats] { stats->database_errors++; };
   return options;
 }

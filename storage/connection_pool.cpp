@@ -1,6 +1,7 @@
 #include "storage/sql.hpp"
 
 #include "storage/errors.hpp"
+#include "storage/statement_watchdog.hpp"
 
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/RecordSet.h>
@@ -62,9 +63,13 @@ std::string one_line(const std::string& text) {
 } // namespace
 
 connection_pool::connection_pool(storage_target target, pool_options options)
-  : target_(std::move(target)), options_(options) {
+  : target_(std::move(target)), options_(std::move(options)) {
   if (options_.max_size == 0) {
     options_.max_size = 1;
+  }
+  if (target_.backend == backend_kind::postgresql
+      && options_.statement_timeout.count() > 0) {
+    watchdog_ = std::make_unique<statement_watchdog>();
   }
 }
 
@@ -185,8 +190,11 @@ sql_failure connection_pool::classify(const sql_connection& connection,
     detail = e.what();
   }
   sql_failure result;
+  // A server that let one statement time out is likely to let the next
+  // one time out too, so that failure is not retried.
   result.retry = !connection.connected() && connection.reused()
-                 && !connection.outcome_uncertain();
+                 && !connection.outcome_uncertain()
+                 && !connection.timed_out();
   auto message = std::string(operation) + " failed on " + target_.display + ": "
                  + one_line(scrub(detail, target_));
   log_failure(message + (result.retry ? " (retrying on a new connection)"

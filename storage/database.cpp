@@ -57,6 +57,7 @@ database::open(const database_options& options) {
   pool_settings.max_size = options.pool_size;
   pool_settings.busy_timeout = options.busy_timeout;
   pool_settings.acquire_timeout = options.acquire_timeout;
+  pool_settings.statement_timeout = options.statement_timeout;
   pool_settings.on_failure = options.on_failure;
   db->pool_ = std::make_unique<connection_pool>(*target, pool_settings);
   auto version = migrate(*db->pool_);
@@ -72,7 +73,9 @@ database::open(const database_options& options) {
                  + " busy_timeout_ms="
                  + std::to_string(options.busy_timeout.count())
                  + " acquire_timeout_ms="
-                 + std::to_string(options.acquire_timeout.count()));
+                 + std::to_string(options.acquire_timeout.count())
+                 + " statement_timeout_ms="
+                 + std::to_string(options.statement_timeout.count()));
   return db;
 }
 

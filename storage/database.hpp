@@ -27,6 +27,10 @@ struct database_options {
   std::chrono::milliseconds busy_timeout{5000};
   /// How long an operation waits for a free pooled connection.
   std::chrono::milliseconds acquire_timeout{5000};
+  /// How long a PostgreSQL statement waits for the server's reply. Past
+  /// it, the connection is shut down and the operation fails with
+  /// errc::unavailable. Zero waits without end, as migrations at open do.
+  std::chrono::milliseconds statement_timeout{5000};
   /// Called once for every operation that fails on the database: server
   /// unreachable, lock or pool wait timed out, statement failed. It runs
   /// on the thread of the operation and may be empty. Errors an operation

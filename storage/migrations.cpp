@@ -91,10 +91,12 @@ constexpr const char* create_migrations_table
 
 // Applies what is missing; stores the version found in `found`.
 caf::expected<int> apply_pending(sql_connection& connection, int& found) {
+  // Another gateway may hold the lock for as long as its migrations take,
+  // and a migration may take longer than any one request, so neither
+  // lock_timeout nor the statement timeout applies here.
+  connection.set_statement_timeout(std::chrono::milliseconds(0));
   auto lock = migration_lock_sql(connection.backend());
   if (!lock.empty()) {
-    // Another gateway may hold the lock for as long as its migrations
-    // take, so this one waits without the session's lock_timeout.
     connection.execute("SET LOCAL lock_timeout = 0");
     connection.query(lock);
   }

@@ -1,5 +1,8 @@
 #include "storage/sql.hpp"
 
+#include "storage/statement_watchdog.hpp"
+
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
@@ -57,7 +60,8 @@ sql_row::optional_integer(std::size_t column) const {
 sql_connection::sql_connection(connection_pool& pool,
                                std::unique_ptr<Poco::Data::Session> session,
                                bool reused)
-  : pool_(&pool), session_(std::move(session)), reused_(reused) {
+  : pool_(&pool), session_(std::move(session)), reused_(reused),
+    statement_timeout_(pool.statement_timeout()) {
 }
 
 sql_connection::sql_connection(sql_connection&& other) noexcept
@@ -65,7 +69,41 @@ sql_connection::sql_connection(sql_connection&& other) noexcept
     session_(std::move(other.session_)),
     reused_(other.reused_),
     in_transaction_(other.in_transaction_),
-    outcome_uncertain_(other.outcome_uncertain_) {
+    outcome_uncertain_(other.outcome_uncertain_),
+    timed_out_(other.timed_out_),
+    statement_timeout_(other.statement_timeout_) {
+}
+
+// Runs `run`, which must create and destroy its Poco statement inside,
+// because Poco's PostgreSQL statement deallocates itself on the server in
+// its destructor. Past the deadline the watchdog shuts the socket down.
+// The statement then fails with a message that names the timeout, and the
+// connection counts as broken.
+template <class Run>
+auto sql_connection::with_deadline(Run&& run) -> decltype(run()) {
+  auto* watchdog = pool_->watchdog();
+  int socket = watchdog != nullptr && statement_timeout_.count() > 0
+                 ? postgres_socket(*session_)
+                 : -1;
+  if (socket < 0) {
+    return run();
+  }
+  auto ticket = watchdog->arm(socket, statement_timeout_);
+  try {
+    auto result = run();
+    // Poco swallows errors of the deallocation that may have been cut.
+    timed_out_ = watchdog->disarm(ticket) || timed_out_;
+    return result;
+  } catch (...) {
+    if (!watchdog->disarm(ticket)) {
+      throw;
+    }
+  }
+  timed_out_ = true;
+  throw Poco::Data::DataException(
+    "no reply from the server within the statement timeout of "
+    + std::to_string(statement_timeout_.count())
+    + " ms, so the connection was closed");
 }
 
 sql_connection::~sql_connection() {
@@ -92,39 +130,51 @@ std::size_t sql_connection::execute(std::string_view sql,
   if (!in_transaction_) {
     outcome_uncertain_ = true;
   }
-  Poco::Data::Statement statement(*session_);
-  statement << translate_placeholders(backend(), sql);
-  for (const auto& param : params) {
-    param.bind_to(statement);
-  }
-  return statement.execute();
+  return with_deadline([&] {
+    Poco::Data::Statement statement(*session_);
+    statement << translate_placeholders(backend(), sql);
+    for (const auto& param : params) {
+      param.bind_to(statement);
+    }
+    return statement.execute();
+  });
 }
 
 std::vector<sql_row> sql_connection::query(std::string_view sql,
                                            const sql_params& params) {
-  Poco::Data::Statement statement(*session_);
-  statement << translate_placeholders(backend(), sql);
-  for (const auto& param : params) {
-    param.bind_to(statement);
-  }
-  statement.execute();
-  Poco::Data::RecordSet records(statement);
-  std::vector<sql_row> rows;
-  auto columns = records.columnCount();
-  auto count = records.rowCount();
-  rows.reserve(count);
-  for (std::size_t row = 0; row < count; ++row) {
-    std::vector<Poco::Dynamic::Var> values(columns);
-    std::vector<bool> nulls(columns);
-    for (std::size_t column = 0; column < columns; ++column) {
-      nulls[column] = records.isNull(column, row);
-      if (!nulls[column]) {
-        values[column] = records.value(column, row);
-      }
+  return with_deadline([&] {
+    Poco::Data::Statement statement(*session_);
+    statement << translate_placeholders(backend(), sql);
+    for (const auto& param : params) {
+      param.bind_to(statement);
     }
-    rows.emplace_back(std::move(values), std::move(nulls));
-  }
-  return rows;
+    statement.execute();
+    Poco::Data::RecordSet records(statement);
+    std::vector<sql_row> rows;
+    auto columns = records.columnCount();
+    auto count = records.rowCount();
+    rows.reserve(count);
+    for (std::size_t row = 0; row < count; ++row) {
+      std::vector<Poco::Dynamic::Var> values(columns);
+      std::vector<bool> nulls(columns);
+      for (std::size_t column = 0; column < columns; ++column) {
+        nulls[column] = records.isNull(column, row);
+        if (!nulls[column]) {
+          values[column] = records.value(column, row);
+        }
+      }
+      rows.emplace_back(std::move(values), std::move(nulls));
+    }
+    return rows;
+  });
+}
+
+std::size_t sql_connection::run_plain(const char* sql) {
+  return with_deadline([&] {
+    Poco::Data::Statement statement(*session_);
+    statement << sql;
+    return statement.execute();
+  });
 }
 
 std::optional<sql_row> sql_connection::query_one(std::string_view sql,
@@ -137,25 +187,19 @@ std::optional<sql_row> sql_connection::query_one(std::string_view sql,
 }
 
 void sql_connection::begin_write() {
-  Poco::Data::Statement statement(*session_);
-  statement << begin_write_sql(backend());
-  statement.execute();
+  run_plain(begin_write_sql(backend()));
   in_transaction_ = true;
 }
 
 void sql_connection::commit() {
   outcome_uncertain_ = true;
-  Poco::Data::Statement statement(*session_);
-  statement << "COMMIT";
-  statement.execute();
+  run_plain("COMMIT");
   in_transaction_ = false;
 }
 
 void sql_connection::rollback() {
   in_transaction_ = false;
-  Poco::Data::Statement statement(*session_);
-  statement << "ROLLBACK";
-  statement.execute();
+  run_plain("ROLLBACK");
 }
 
 backend_kind sql_connection::backend() const {
@@ -163,7 +207,7 @@ backend_kind sql_connection::backend() const {
 }
 
 bool sql_connection::connected() const {
-  return session_ && session_->isConnected();
+  return session_ && !timed_out_ && session_->isConnected();
 }
 
 } // namespace skyiq::storage

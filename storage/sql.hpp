@@ -77,6 +77,7 @@ private:
 };
 
 class connection_pool;
+class statement_watchdog;
 
 /// A connection borrowed from the pool; returns to it when destroyed, and
 /// rolls back a transaction left open. Its methods throw Poco exceptions,
@@ -122,12 +123,31 @@ public:
     return outcome_uncertain_;
   }
 
+  /// True once a statement got no reply within the statement timeout and
+  /// the connection was shut down.
+  bool timed_out() const {
+    return timed_out_;
+  }
+
+  /// Sets how long each later statement may wait for the server's reply
+  /// (PostgreSQL only); zero turns the deadline off. Starts at
+  /// `pool_options::statement_timeout`.
+  void set_statement_timeout(std::chrono::milliseconds timeout) {
+    statement_timeout_ = timeout;
+  }
+
 private:
+  template <class Run>
+  auto with_deadline(Run&& run) -> decltype(run());
+  std::size_t run_plain(const char* sql);
+
   connection_pool* pool_;
   std::unique_ptr<Poco::Data::Session> session_;
   bool reused_;
   bool in_transaction_ = false;
   bool outcome_uncertain_ = false;
+  bool timed_out_ = false;
+  std::chrono::milliseconds statement_timeout_;
 };
 
 /// Outcome of a failed operation.
@@ -145,6 +165,9 @@ struct pool_options {
   /// Time a statement waits for a lock held by another connection:
   /// SQLite's busy timeout, PostgreSQL's lock_timeout.
   std::chrono::milliseconds busy_timeout{5000};
+  /// Time a PostgreSQL statement may wait for the server's reply before
+  /// its connection is shut down; zero waits without end.
+  std::chrono::milliseconds statement_timeout{5000};
   /// Called once per operation that fails on the database; may be empty.
   std::function<void()> on_failure;
 };
@@ -182,6 +205,16 @@ public:
   /// Reports one failed operation to `pool_options::on_failure`.
   void count_failure() const;
 
+  /// Returns the watchdog of statement deadlines, or null when there is
+  /// none (SQLite, or no statement timeout).
+  statement_watchdog* watchdog() {
+    return watchdog_.get();
+  }
+
+  std::chrono::milliseconds statement_timeout() const {
+    return options_.statement_timeout;
+  }
+
 private:
   caf::expected<sql_connection> open_new();
   std::unique_ptr<Poco::Data::Session> connect();
@@ -195,6 +228,7 @@ private:
   std::size_t open_count_ = 0;
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::size_t suppressed_failures_ = 0;
+  std::unique_ptr<statement_watchdog> watchdog_;
 };
 
 /// Runs `f(sql_connection&)` on a pooled connection and returns its

@@ -404,3 +404,69 @@ TEST_CASE("database outage is 503 until the database returns") {
   CHECK(count_by_sid(after["calls"].get<std::vector<json>>())[lost_sid] == 1);
   CHECK(fx.gateway->log().find(secret) == std::string::npos);
 }
+
+TEST_CASE("hung database is 503 within the storage timeout") {
+  gateway_fixture fx(storage_backend::postgresql);
+  tcp_proxy proxy(fx.postgres->host(), fx.postgres->port());
+  fx.storage_url = fx.postgres->key_value("127.0.0.1", proxy.port(),
+                                          "connect_timeout=2");
+  fx.start({"storage.timeout=2s"});
+  auto http = fx.client();
+  const auto twilio = fx.add_twilio_account("+14155550700");
+  const auto user = fx.connect("hung@example.com", twilio);
+  REQUIRE(fx.send_voice(twilio, random_call_sid()).status == 200);
+  REQUIRE(fx.calls_of(user)["calls"].size() == 1);
+  // Concurrent requests open every pooled connection, so that the stall
+  // below catches idle connections as well as new ones.
+  outcome warm_up[8];
+  run_together(8, [&](std::size_t i) {
+    warm_up[i] = attempt([&] {
+      return http.get("/api/calls/user/" + user.user_id, user.token);
+    });
+  });
+  for (const auto& result : warm_up) {
+    REQUIRE(result.status == 200);
+  }
+
+  // Every connection, pooled or new, now waits for a server that never
+  // replies.
+  proxy.stall();
+  const auto lost_sid = random_call_sid();
+  auto timed = [](auto send) {
+    const auto started = clock_type::now();
+    auto result = attempt(send);
+    const std::chrono::duration<double> took = clock_type::now() - started;
+    return std::make_pair(result, took.count());
+  };
+  const auto [voice, voice_took] =
+    timed([&] { return fx.send_voice(twilio, lost_sid); });
+  INFO("voice webhook: " << voice.failure << voice.body << " after "
+                         << voice_took << " s");
+  CHECK(voice.status == 503);
+  CHECK(voice_took < 10.0);
+  const auto [calls, calls_took] = timed([&] {
+    return http.get("/api/calls/user/" + user.user_id, user.token);
+  });
+  INFO("call list: " << calls.failure << calls.body << " after "
+                     << calls_took << " s");
+  CHECK(calls.status == 503);
+  CHECK(calls_took < 10.0);
+  // Each request may pick another pooled connection that waits for the
+  // server, so ask more often than the pool has connections.
+  for (int probe = 0; probe < 6; ++probe) {
+    const auto [ready, ready_took] =
+      timed([&] { return http.get("/readyz"); });
+    INFO("readyz " << probe << ": " << ready.failure << ready.body
+                   << " after " << ready_took << " s");
+    CHECK(ready.status == 503);
+    CHECK(ready_took < 10.0);
+  }
+  CHECK(fx.gateway->log().find("statement timeout") != std::string::npos);
+
+  proxy.restore();
+  CHECK(eventually([&] { return http.get("/readyz").status == 200; },
+                   std::chrono::seconds(15)));
+  CHECK(fx.send_voice(twilio, lost_sid).status == 200);
+  const auto after = fx.calls_of(user);
+  CHECK(after["calls"].size() == 2);
+}

@@ -40,7 +40,9 @@ std::string connection_string_of(const std::string& url) {
 
 // A store of the test schema reached through a proxy that can cut it off.
 struct proxied_store {
-  explicit proxied_store(test::test_store& store)
+  explicit proxied_store(test::test_store& store,
+                         std::chrono::milliseconds statement_timeout =
+                           std::chrono::milliseconds(5000))
     : base(connection_string_of(store.options().url)),
       proxy(keyword_value(base, "host"),
             static_cast<std::uint16_t>(
@@ -50,6 +52,7 @@ struct proxied_store {
                   + std::to_string(proxy.port()) + " password="
                   + proxy_password + " connect_timeout=2";
     options.acquire_timeout = std::chrono::milliseconds(2000);
+    options.statement_timeout = statement_timeout;
     auto opened = database::open(options);
     if (!opened) {
       FAIL("cannot open through the proxy: " << message_of(opened.error()));
@@ -104,6 +107,31 @@ TEST_CASE("lost connection is unavailable then recovers") {
   REQUIRE(writer.commit({alice.prepare_webhook_call(
     test::sample_call("CA4"))})[0]);
   CHECK(alice.list_calls({}).value().calls.size() == 2);
+}
+
+TEST_CASE("unanswered statement times out then recovers") {
+  test::test_store store;
+  auto account_id = store.new_account("a@example.com");
+  proxied_store proxied(store, std::chrono::milliseconds(300));
+  account_store alice(proxied.db, store.key(), account_id);
+  REQUIRE(alice.create_call(test::sample_call("CA1")));
+
+  // The connection stays open, but the server never replies.
+  proxied.proxy.stall();
+  auto started = std::chrono::steady_clock::now();
+  auto listed = alice.list_calls({});
+  auto waited = std::chrono::steady_clock::now() - started;
+  REQUIRE_FALSE(listed);
+  check_unavailable(listed.error());
+  CHECK(message_of(listed.error()).find("statement timeout of 300 ms")
+        != std::string::npos);
+  // The deadline, not the connect timeout of a retry, ended the wait.
+  CHECK(waited < std::chrono::milliseconds(1500));
+
+  proxied.proxy.restore();
+  auto after = alice.list_calls({});
+  REQUIRE(after);
+  CHECK(after->calls.size() == 1);
 }
 
 TEST_CASE("row locked past the lock timeout is unavailable") {

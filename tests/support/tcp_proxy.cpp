@@ -82,8 +82,13 @@ void tcp_proxy::cut() {
   }
 }
 
+void tcp_proxy::stall() {
+  stalled_ = true;
+}
+
 void tcp_proxy::restore() {
   cut_ = false;
+  stalled_ = false;
 }
 
 int tcp_proxy::connect_server() const {
@@ -129,6 +134,10 @@ void tcp_proxy::forward(int client, int server) {
   pollfd sockets[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
   bool open = true;
   while (open && !cut_) {
+    if (stalled_) {
+      ::poll(nullptr, 0, poll_ms);
+      continue;
+    }
     if (::poll(sockets, 2, poll_ms) <= 0) {
       continue;
     }

@@ -10,8 +10,9 @@
 namespace skyiq::testing {
 
 /// A TCP proxy on 127.0.0.1 that forwards to one server and can simulate
-/// an outage: `cut` closes every forwarded connection and makes new ones
-/// close right after accept, until `restore`.
+/// an outage until `restore`. `cut` closes every forwarded connection and
+/// makes new ones close right after accept. `stall` keeps every connection
+/// open but forwards nothing, as a hung server would.
 class tcp_proxy {
 public:
   tcp_proxy(const std::string& server_host, std::uint16_t server_port);
@@ -25,6 +26,10 @@ public:
   }
 
   void cut();
+  /// Stops forwarding bytes on every connection, old and new, without
+  /// closing any. The kernel still accepts and acknowledges what clients
+  /// send, so only a client-side deadline notices.
+  void stall();
   void restore();
 
 private:
@@ -38,6 +43,7 @@ private:
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> cut_{false};
+  std::atomic<bool> stalled_{false};
   std::mutex mutex_;
   std::vector<int> open_sockets_;
   std::vector<std::thread> forwarders_;
