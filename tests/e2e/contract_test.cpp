@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <Poco/Exception.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/String.h>
 
 #include <chrono>
@@ -190,10 +191,11 @@ TEST_CASE("oversized body sent in full still gets its 413") {
   const auto form_body = "CallSid=" + random_call_sid() +
                          "&Padding=" + std::string(body_limit, 'x');
 
-  // A client that sent the whole body reads the response only if the
-  // gateway reads the rest or waits before it closes. Closing with unread
-  // bytes makes the kernel send a reset, which can discard the 413 before
-  // the client reads it. One try can pass by luck, ten rarely do.
+  // When the gateway closes with request bytes still unread, the kernel
+  // resets the connection, so a client still writing the body gets EPIPE
+  // or ECONNRESET. Poco's HTTPClientSession then throws before it reads
+  // the 413. Reading the rest of the body, or waiting for it after a
+  // half-close, avoids that. One try can pass by luck, ten rarely do.
 
   // Returns how many of ten tries got the 413, and the first other result.
   const auto try_ten_times = [&](const std::string& target,
@@ -289,6 +291,33 @@ TEST_CASE("unknown routes are 404 and wrong methods 405 with Allow") {
   CHECK(webhook.status == 405);
   CHECK(error_code(webhook) == "method_not_allowed");
   CHECK(webhook.header("Allow") == "POST");
+}
+
+TEST_CASE("status lines carry the status's reason phrase") {
+  gateway_fixture fx;
+  fx.start();
+  auto http = fx.client();
+  const auto status_line = [&](const std::string& request) {
+    const auto bytes = http.send_raw(request);
+    return bytes.substr(0, bytes.find("\r\n"));
+  };
+  // The line Poco's own HTTPResponse::setStatusAndReason would send.
+  const auto expected = [](int status) {
+    return "HTTP/1.1 " + std::to_string(status) + " " +
+           Poco::Net::HTTPResponse::getReasonForStatus(
+               static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  };
+  const auto get_head = [](const std::string& target) {
+    return "GET " + target +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  };
+
+  CHECK(status_line(get_head("/healthz")) == expected(200));
+  CHECK(status_line(get_head("/api/nothing")) == expected(404));
+  CHECK(status_line(get_head("/api/business/x")) == expected(401));
+  CHECK(status_line(post_head("/api/auth/signup",
+                              "Content-Type: application/json\r\n"
+                              "Content-Length: 65537\r\n")) == expected(413));
 }
 
 TEST_CASE("invalid Account SID is 400 naming the value") {

@@ -485,6 +485,12 @@ TEST_CASE("numbers list follows every page") {
   CHECK(find_number(listed, numbers[1])["voiceUrl"] ==
         public_base_url + "/api/twilio/webhook");
   CHECK(requests_to(fx.twilio, "GET", "IncomingPhoneNumbers.json") == 3);
+
+  // An empty body also means the stored credentials.
+  const auto empty_body = post_numbers(fx, user, "");
+  INFO(empty_body.body);
+  REQUIRE(empty_body.status == 200);
+  CHECK(json::parse(empty_body.body)["numbers"].size() == numbers.size());
 }
 
 TEST_CASE("numbers list with body credentials stores nothing") {
@@ -512,6 +518,12 @@ TEST_CASE("numbers list with body credentials stores nothing") {
       json{{"accountSid", twilio.sid}, {"authToken", stranger.token}}.dump());
   CHECK(wrong.status == 422);
   CHECK(error_code(wrong) == "invalid_twilio_credentials");
+
+  const auto no_token =
+      post_numbers(fx, user, json{{"accountSid", twilio.sid}}.dump());
+  CHECK(no_token.status == 400);
+  CHECK(error_code(no_token) == "invalid_request");
+  CHECK(error_message(no_token).find("'authToken'") != std::string::npos);
 
   check_no_credentials(fx, user);
   check_unclaimed(fx, twilio, twilio.number);
