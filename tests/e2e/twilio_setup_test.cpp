@@ -344,6 +344,34 @@ TEST_CASE("failed number update is 502 and claims nothing") {
         false);
 }
 
+TEST_CASE("hang on the number update is 504 and claims nothing") {
+  gateway_fixture fx;
+  fx.start();
+  const auto twilio = configured_account(fx, "+14155550319");
+  const auto user = fx.signup("slowpost@example.com");
+  fault hang;
+  hang.method = "POST";
+  hang.path_contains = twilio.number_sid;
+  hang.status = 0;
+  hang.delay = std::chrono::seconds(15);
+  fx.twilio.inject(hang);
+
+  const auto started = steady_clock::now();
+  const auto reply = post_setup(fx, user, setup_body(twilio));
+  const auto took = steady_clock::now() - started;
+  INFO(reply.body);
+  CHECK(reply.status == 504);
+  CHECK(error_code(reply) == "twilio_timeout");
+  CHECK(took < std::chrono::seconds(3 * 2 + 5));
+  check_no_credentials(fx, user);
+  check_unclaimed(fx, twilio, twilio.number);
+
+  // The fault is used up, so the same setup now succeeds.
+  const auto retried = post_setup(fx, user, setup_body(twilio));
+  INFO(retried.body);
+  CHECK(retried.status == 201);
+}
+
 TEST_CASE("setup with another Account SID is 409 twilio_account_conflict") {
   gateway_fixture fx;
   fx.start();
