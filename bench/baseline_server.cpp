@@ -1,6 +1,6 @@
 // skyiq-bench-baseline: the ceiling the gateway is compared against. A
-// Poco HTTPServer that reads and discards the request body and answers
-// every request with a fixed 200, on the same connection settings as the
+// Poco HTTPServer that reads and discards the request body and responds
+// to every request with a fixed 200, on the same connection settings as the
 // gateway's http/server.cpp (own thread pool, keep-alive for at most 1000
 // requests or 15 s idle). Prints "baseline-listening port=N" on stdout and
 // runs until SIGTERM or SIGINT.
@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
                 true);
     socket.listen(256);
 
-    // Poco's default pool has 16 threads, and HTTPServer holds one thread
-    // per keep-alive connection, so connections beyond 16 would wait.
+    // Poco's default pool has 16 threads, and HTTPServer keeps one thread
+    // busy per keep-alive connection, so connections beyond 16 would wait.
     Poco::ThreadPool pool(std::min(args.threads, 2), args.threads);
     auto params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(args.threads);

@@ -88,7 +88,7 @@ def build(source, build_root, gateway_build, bench_dir, log_path):
 
 
 def supports_setting(source, key):
-    """Return True when the measured source's settings loader knows
+    """Return True when the measured source's settings loader accepts
     `key`, so that a setting added after a benchmarked commit is passed
     only to builds that accept it."""
     settings = Path(source) / "config" / "settings.cpp"

@@ -13,7 +13,8 @@ import time
 
 
 class BenchError(Exception):
-    """A benchmark step that failed; the message says which and why."""
+    """A benchmark step that failed. The message names the step and the
+    reason."""
 
 
 def free_port():
@@ -114,7 +115,7 @@ class Process:
                          f"{self.log_path}")
 
     def wait_until_ready(self, port, path, timeout):
-        """Poll GET `path` on 127.0.0.1:`port` until it answers 200; return
+        """Poll GET `path` on 127.0.0.1:`port` until it returns 200; return
         the seconds since process start."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,7 +134,7 @@ class Process:
             finally:
                 connection.close()
             time.sleep(0.01)
-        raise BenchError(f"{self.name} did not answer 200 on {path} within "
+        raise BenchError(f"{self.name} did not return 200 on {path} within "
                          f"{timeout} s; see {self.log_path}")
 
     def rss_kib(self):
@@ -189,3 +190,42 @@ class Process:
 
     def running(self):
         return self._popen.poll() is None
+
+    def wait(self, timeout):
+        """Wait for the process to exit on its own; return its status."""
+        try:
+            status = self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{self.name} (pid {self.pid}) did not exit "
+                             f"within {timeout} s; see {self.log_path}")
+        self._log.close()
+        return status
+
+    def descendant_running(self, executable):
+        """Return the pid of a descendant process running `executable`,
+        for wrapper scripts (heaptrack) that start their target as a
+        child and do not pass SIGTERM on."""
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(
+                        stat.read().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        for pid in parents:
+            ancestor = parents.get(pid)
+            while ancestor and ancestor != self.pid:
+                ancestor = parents.get(ancestor)
+            if ancestor != self.pid:
+                continue
+            try:
+                if os.path.realpath(f"/proc/{pid}/exe") == \
+                        os.path.realpath(executable):
+                    return pid
+            except OSError:
+                continue
+        raise BenchError(f"{self.name} (pid {self.pid}) has no child "
+                         f"running {executable}")

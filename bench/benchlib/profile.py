@@ -3,12 +3,14 @@
 This machine's perf has no hardware counters (`perf stat -e instructions`
 reports "not supported"), so the profile counts instructions with
 valgrind's callgrind. The gateway runs about 50 times slower under it, so
-the load is light (one wrk thread, 8 connections) and the figures of a
-profiled run are not benchmarks; only the split of instructions between
-functions is.
+the load is light (one wrk thread, 8 connections). The figures of a
+profiled run are therefore not benchmarks, but the split of instructions
+between functions is meaningful.
 """
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -94,8 +96,8 @@ def _profile_webhooks(ctx):
                 status, body, _ = webhooks.send_probe(
                     port, phases.PUBLIC_BASE_URL, account)
                 if status != 200:
-                    raise BenchError(f"warm-up webhook answered {status}: "
-                                     f"{body[:200]}")
+                    raise BenchError("warm-up webhook returned status "
+                                     f"{status}: {body[:200]}")
 
         profiled, out = _start_under_callgrind(ctx, data_dir, "webhooks",
                                                settings, activate_all)
@@ -132,7 +134,7 @@ def _profile_dashboard(ctx):
                 port, f"/api/calls/user/{accounts[0][0]}?limit=50",
                 accounts[0][1])
             if status != 200:
-                raise BenchError(f"warm-up request answered {status}: "
+                raise BenchError(f"warm-up request returned status {status}: "
                                  f"{body[:200]}")
 
         profiled, out = _start_under_callgrind(ctx, data_dir, "dashboard",
@@ -171,29 +173,38 @@ def run_callgrind(ctx, phase):
 
 
 def run_heaptrack(ctx):
-    """Record the heap of the gateway with heaptrack while 10,000 of
-    100,000 stored accounts are activated, and write heaptrack_print's
-    peak consumers, where what each active actor keeps shows up as the
-    sites whose peak grows with the number of actors."""
+    """Record the gateway's heap with heaptrack while 10,000 of 100,000
+    stored accounts are activated, and write heaptrack_print's peak
+    consumers. The memory each active actor keeps shows up as the sites
+    with about 10,000 calls, or a multiple of it."""
     if shutil.which("heaptrack") is None:
         raise BenchError("heaptrack is not installed: apt-get install -y "
                          "heaptrack")
     data_dir = phases.make_data_dir(ctx, "heaptrack-scale")
     gateway = None
+    target = None
     out = ctx.run_dir / "heaptrack.scale"
     try:
         accounts = phases.seed_scale_database(ctx, data_dir)
+
         gateway = phases.start_gateway(ctx, "gateway-scale-heaptrack",
                                        data_dir, wrapper=["heaptrack", "-o",
                                                           str(out)])
         gateway.wait_until_ready(gateway.port, "/readyz", 120)
+        # The heaptrack script runs the gateway as its child and does not
+        # pass SIGTERM on, so the gateway itself is stopped by its pid.
+        target = gateway.descendant_running(ctx.binaries.gateway)
         phases.activate_accounts(gateway, accounts)
-        gateway.stop(timeout=300)
+        os.kill(target, signal.SIGTERM)
+        gateway.wait(timeout=300)
         gateway = None
     finally:
         if gateway is not None and gateway.running():
+            if target:
+                os.kill(target, signal.SIGKILL)
             gateway.stop(timeout=300)
         phases.remove_data_dir(ctx, data_dir)
+
     recorded = sorted(ctx.run_dir.glob("heaptrack.scale*"))
     if not recorded:
         raise BenchError(f"heaptrack wrote no file next to {out}")
@@ -204,6 +215,7 @@ def run_heaptrack(ctx):
         raise BenchError(f"heaptrack_print failed: {done.stderr}")
     path = ctx.run_dir / "heaptrack.scale.peaks.txt"
     path.write_text(done.stdout)
+
     summary = [line for line in done.stdout.splitlines()
                if line.startswith(("peak heap memory", "total memory",
                                    "calls to allocation"))]

@@ -1,8 +1,8 @@
 """Rows written straight into the gateway's SQLite file.
 
-The gateway creates the schema (its migrations run when it starts on an
-empty file); these functions only insert rows shaped as the gateway
-writes them: ids of 16 random bytes in base64url (22 characters),
+The gateway creates the schema, because its migrations run when it
+starts on an empty file. These functions only insert rows shaped as the
+gateway writes them: ids of 16 random bytes in base64url (22 characters),
 session tokens of 32 random bytes (43 characters) stored as their
 SHA-256 hex, times in milliseconds since the epoch, and Twilio auth
 tokens sealed with AES-256-GCM as storage/crypto.cpp does.
@@ -18,7 +18,7 @@ import time
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-# Stands in for an Argon2id hash: nobody logs in with a seeded account.
+# Stands in for an Argon2id hash, because no seeded account ever logs in.
 PASSWORD_HASH = ("$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzZWVkc2FsdA$"
                  "c2VlZGVkLWFjY291bnQtbm90LWZvci1sb2dpbg")
 SEALED_VERSION = 1
@@ -74,7 +74,7 @@ def seed_accounts(path, count, key, sessions, with_twilio, number_base,
     """Insert `count` accounts, each with a business profile and, when
     `with_twilio`, sealed Twilio credentials and one claimed number
     (+1 `number_base` + index). The first `sessions` accounts get a live
-    session. Returns [(account_id, token or None, e164)]."""
+    session. Return [(account_id, token or None, e164)]."""
     db = _open(path)
     created = now_ms()
     expires = created + 7 * DAY_MS

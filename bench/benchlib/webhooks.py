@@ -82,7 +82,8 @@ def _connect_one(connection, index, account):
         "email": f"bench-{index}@example.com",
         "password": f"bench-password-{index}"})
     if status != 201:
-        raise BenchError(f"signup {index} answered {status}: {body[:200]!r}")
+        raise BenchError(f"signup {index} returned status {status}: "
+                         f"{body[:200]!r}")
     session = json.loads(body)
     account.user_id = session["userId"]
     account.session_token = session["token"]
@@ -91,7 +92,7 @@ def _connect_one(connection, index, account):
         {"accountSid": account.sid, "authToken": account.auth_token,
          "phoneNumber": account.phone_number}, account.session_token)
     if status != 201:
-        raise BenchError(f"setup of {account.phone_number} answered "
+        raise BenchError(f"setup of {account.phone_number} returned status "
                          f"{status}: {body[:200]!r}")
 
 
@@ -172,7 +173,7 @@ def write_account_templates(accounts, path):
 
 def presign(accounts, public_base_url, count, threads, prefix):
     """Write `count` webhooks with distinct CallSids, spread round-robin
-    over the accounts, to `prefix`.0 .. `prefix`.(threads-1). Returns the
+    over the accounts, to `prefix`.0 .. `prefix`.(threads-1). Return the
     per-thread lists of (CallSid, account index) in file order."""
     url = public_base_url + WEBHOOK_PATH
     files = [open(f"{prefix}.{t}", "w") for t in range(threads)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from benchlib.processes import BenchError, machine_busy
 
-# The longest load a benchmark may apply in one wrk run, in seconds.
+# Maximum duration of one wrk run, in seconds.
 MAX_DURATION_S = 15
 
 
