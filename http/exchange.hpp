@@ -39,6 +39,9 @@ struct response {
   /// Closes the connection after this response (used after errors that
   /// leave unread bytes on it).
   bool close = false;
+  /// Reads and drops what is left of the request body after the response
+  /// (with `close`), for errors sent before the body was read.
+  bool drain = false;
 };
 
 /// Splits a request target into path and decoded query parameters.

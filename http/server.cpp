@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -37,6 +38,29 @@ std::size_t body_limit(const config::settings& s, body_kind kind) {
                                  : s.http_max_body_bytes;
 }
 
+// After the error response to a rejected body, the rest of the body is
+// read and thrown away, up to this many bytes and for at most this long,
+// so that a client still writing it reads the response instead of a reset.
+constexpr std::streamsize max_discarded_bytes = 1 << 20;
+constexpr long discard_timeout_ms = 1000;
+
+void discard_body(Poco::Net::HTTPServerRequest& in) {
+  try {
+    auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(in);
+    impl.socket().setReceiveTimeout(Poco::Timespan(discard_timeout_ms * 1000));
+    char buffer[8192];
+    std::streamsize total = 0;
+    auto& body = in.stream();
+    while (total < max_discarded_bytes && body) {
+      body.read(buffer, sizeof(buffer));
+      total += body.gcount();
+    }
+  } catch (const Poco::Exception&) {
+    // A timeout or a reset: the client stopped sending, which is all this
+    // waits for.
+  }
+}
+
 // Reads the body under the route's rules. Returns an error response when
 // the body is chunked, has no length, is too large or is cut short.
 std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
@@ -56,6 +80,7 @@ std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
         errc::length_required,
         "send the body with a Content-Length header, not chunked");
     result.close = true;
+    result.drain = true;
     return result;
   }
   if (length < 0 || static_cast<std::uint64_t>(length) > limit) {
@@ -64,6 +89,7 @@ std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
                                      " bytes is over the limit of " +
                                      std::to_string(limit) + " bytes");
     result.close = true;
+    result.drain = true;
     return result;
   }
   out.body.resize(static_cast<std::size_t>(length));
@@ -92,8 +118,10 @@ request convert(Poco::Net::HTTPServerRequest& in) {
 
 void send(Poco::Net::HTTPServerResponse& out, const response& result,
           const request& req) {
-  out.setStatus(
-      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(result.status));
+  const auto status =
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(result.status);
+  out.setStatusAndReason(status,
+                         Poco::Net::HTTPResponse::getReasonForStatus(status));
   out.set("X-Request-Id", req.request_id);
   for (const auto& [name, value] : result.headers) {
     out.set(name, value);
@@ -103,12 +131,12 @@ void send(Poco::Net::HTTPServerResponse& out, const response& result,
   }
   if (result.status == 204 || result.content_type.empty()) {
     out.setContentLength(0);
-    out.send();
+    out.send().flush();
     return;
   }
   out.setContentType(result.content_type);
   out.setContentLength(static_cast<std::streamsize>(result.body.size()));
-  out.send() << result.body;
+  out.send() << result.body << std::flush;
 }
 
 class gateway_handler : public Poco::Net::HTTPRequestHandler {
@@ -131,6 +159,9 @@ public:
                           : " account_id=" + req.account_id));
     }
     send(out, result, req);
+    if (result.drain) {
+      discard_body(in);
+    }
   }
 
 private:
