@@ -115,45 +115,65 @@ patch_string(const json& object, const std::string& name,
   return field{std::optional<std::string>{std::move(*text)}};
 }
 
+namespace {
+
+// Writes `value` as `width` decimal digits, left-padded with zeros.
+void put_digits(char* out, int value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+} // namespace
+
 std::string format_time(storage::timestamp_ms ms) {
   const std::time_t seconds =
       static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   const int millis = static_cast<int>(ms - seconds * 1000LL);
   std::tm parts{};
   gmtime_r(&seconds, &parts);
-  char buffer[40];
-  std::snprintf(buffer, sizeof(buffer), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
-  return buffer;
+  // Formatted by hand: snprintf was a tenth of a page's rendering cost.
+  char text[] = "0000-00-00T00:00:00.000Z";
+  put_digits(text, parts.tm_year + 1900, 4);
+  put_digits(text + 5, parts.tm_mon + 1, 2);
+  put_digits(text + 8, parts.tm_mday, 2);
+  put_digits(text + 11, parts.tm_hour, 2);
+  put_digits(text + 14, parts.tm_min, 2);
+  put_digits(text + 17, parts.tm_sec, 2);
+  put_digits(text + 20, millis, 3);
+  return std::string(text, sizeof(text) - 1);
 }
 
+// Objects are filled field by field: a braced initializer list copies
+// every value once more.
 json to_json(const storage::call_record& call) {
-  return {
-      {"id", call.id},
-      {"callSid", call.call_sid},
-      {"from", call.from},
-      {"to", call.to},
-      {"direction", call.direction},
-      {"status", call.status},
-      {"createdAt", format_time(call.created_at)},
-      {"startedAt", optional_time(call.started_at)},
-      {"endedAt", optional_time(call.ended_at)},
-      {"durationSeconds",
-       call.duration_seconds ? json(*call.duration_seconds) : json(nullptr)},
-  };
+  json out = json::object();
+  out["id"] = call.id;
+  out["callSid"] = call.call_sid;
+  out["from"] = call.from;
+  out["to"] = call.to;
+  out["direction"] = call.direction;
+  out["status"] = call.status;
+  out["createdAt"] = format_time(call.created_at);
+  out["startedAt"] = optional_time(call.started_at);
+  out["endedAt"] = optional_time(call.ended_at);
+  out["durationSeconds"] =
+      call.duration_seconds ? json(*call.duration_seconds) : json(nullptr);
+  return out;
 }
 
 json to_json(const storage::call_page& page) {
   json calls = json::array();
+  calls.get_ref<json::array_t&>().reserve(page.calls.size());
   for (const auto& call : page.calls) {
     calls.push_back(to_json(call));
   }
-  return {
-      {"calls", calls},
-      {"nextCursor",
-       page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)},
-  };
+  json out = json::object();
+  out["calls"] = std::move(calls);
+  out["nextCursor"] =
+      page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor);
+  return out;
 }
 
 json to_json(const storage::business_profile& profile) {

@@ -14,6 +14,7 @@
 #include <Poco/Net/SocketAddress.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 
@@ -104,6 +105,14 @@ std::optional<response> read_body(Poco::Net::HTTPServerRequest& in,
   return std::nullopt;
 }
 
+// Request ids are this process's random prefix and a counter: unique and
+// cheap, and they need not be unpredictable.
+std::string next_request_id() {
+  static const std::string prefix = storage::random_id().substr(0, 10) + "-";
+  static std::atomic<std::uint64_t> counter{0};
+  return prefix + std::to_string(counter.fetch_add(1) + 1);
+}
+
 request convert(Poco::Net::HTTPServerRequest& in) {
   request out;
   out.method = in.getMethod();
@@ -112,7 +121,7 @@ request convert(Poco::Net::HTTPServerRequest& in) {
     out.headers[lower(name)] = value;
   }
   out.peer = in.clientAddress().host().toString();
-  out.request_id = storage::random_id();
+  out.request_id = next_request_id();
   return out;
 }
 

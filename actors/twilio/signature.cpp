@@ -226,13 +226,15 @@ std::string compute_signature(const std::string& auth_token,
 
 bool validate_signature(const std::string& auth_token, const std::string& url,
                         const form_params& params, const std::string& header) {
-  bool valid = equal_in_constant_time(
-      compute_signature(auth_token, url, params), header);
-  if (const auto other = toggle_default_port(url)) {
-    valid |= equal_in_constant_time(
-        compute_signature(auth_token, *other, params), header);
+  // The second form is hashed only when the first fails. Which form
+  // matched is no secret: the sender chose the URL it signed.
+  if (equal_in_constant_time(compute_signature(auth_token, url, params),
+                             header)) {
+    return true;
   }
-  return valid;
+  const auto other = toggle_default_port(url);
+  return other && equal_in_constant_time(
+                      compute_signature(auth_token, *other, params), header);
 }
 
 } // namespace skyiq::twilio
