@@ -34,14 +34,23 @@ statement_watchdog::~statement_watchdog() {
 
 std::uint64_t statement_watchdog::arm(int socket,
                                       std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::uint64_t ticket = 0;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     ticket = next_ticket_++;
-    watches_.emplace(ticket,
-                     watch{socket, std::chrono::steady_clock::now() + timeout});
+    watches_.emplace(ticket, watch{socket, deadline});
+    // Most deadlines come after the one the thread already waits for, so
+    // waking it for them would cost a context switch per statement.
+    wake = deadline < next_wake_;
+    if (wake) {
+      next_wake_ = deadline;
+    }
   }
-  changed_.notify_all();
+  if (wake) {
+    changed_.notify_all();
+  }
   return ticket;
 }
 
@@ -74,6 +83,7 @@ void statement_watchdog::run() {
         next = entry.deadline;
       }
     }
+    next_wake_ = next;
     if (next == std::chrono::steady_clock::time_point::max()) {
       changed_.wait(lock);
     } else {

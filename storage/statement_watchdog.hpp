@@ -58,6 +58,9 @@ private:
   std::condition_variable changed_;
   std::map<std::uint64_t, watch> watches_;
   std::uint64_t next_ticket_ = 1;
+  /// When the thread wakes next unless notified.
+  std::chrono::steady_clock::time_point next_wake_ =
+    std::chrono::steady_clock::time_point::max();
   bool stopping_ = false;
   std::thread thread_;
 };
