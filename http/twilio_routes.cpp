@@ -73,7 +73,10 @@ caf::expected<routed> route_twilio(services& app, request& req) {
 
 response failed_webhook(services& app, const request& req,
                         const caf::error& err) {
-  const auto code = code_of(err);
+  // Errors from CAF itself (a timeout) are answered 503 unavailable, and
+  // the log line names the code the response carries.
+  const auto code =
+      err.category() == error_category ? code_of(err) : errc::unavailable;
   if (code == errc::signature_invalid) {
     app.stats->signature_failures++;
   }
