@@ -57,7 +57,8 @@ response error_response(errc code, const std::string& message) {
   result.status = status_of(code);
   nlohmann::json body = {
       {"error", {{"code", to_code(code)}, {"message", message}}}};
-  result.body = body.dump();
+  result.body =
+      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return result;
 }
 

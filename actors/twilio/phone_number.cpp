@@ -138,6 +138,19 @@ caf::expected<std::string> normalize_e164(const std::string& input,
   if (!is_e164(e164)) {
     return invalid(input, "not an E.164 number");
   }
+  // A national trunk prefix kept after the country code (+49 0...) yields
+  // a string that parses to another number; such input is rejected, so
+  // that a normalized number always normalizes to itself.
+  PhoneNumber again;
+  std::string again_e164;
+  if (util.Parse(e164, "ZZ", &again) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return invalid(input, "not an E.164 number");
+  }
+  util.Format(again, PhoneNumberUtil::E164, &again_e164);
+  if (again_e164 != e164) {
+    return invalid(input, "it keeps a national trunk prefix after the "
+                          "country code; drop the 0 after the country code");
+  }
   return e164;
 }
 
