@@ -19,7 +19,7 @@ struct account_snapshot {
   std::vector<storage::claimed_number> numbers;
 };
 
-/// What every account actor of a node shares: the worker pools, the
+/// Resources every account actor of a node shares: the worker pools, the
 /// writer and the settings they need.
 struct account_environment {
   caf::actor storage_pool;

@@ -45,8 +45,7 @@ std::chrono::milliseconds twilio_flow_timeout(const config::settings& s) {
 
 node::node(caf::actor_system& system, const config::settings& settings,
            std::shared_ptr<storage::database> database,
-           std::shared_ptr<const storage::master_key> key, node_hooks hooks)
-    : system_(system) {
+           std::shared_ptr<const storage::master_key> key, node_hooks hooks) {
   storage_pool_ =
       spawn_io_pool(system, settings.storage_pool_size, no_client());
   twilio_pool_ = spawn_io_pool(system, settings.actors_io_workers,

@@ -53,7 +53,6 @@ public:
   void stop();
 
 private:
-  caf::actor_system& system_;
   caf::actor storage_pool_;
   caf::actor twilio_pool_;
   writer_actor writer_;

@@ -17,7 +17,7 @@ class master_key;
 
 namespace skyiq::actors {
 
-/// What the registry needs to activate accounts.
+/// Dependencies the registry needs to activate accounts.
 struct registry_environment {
   std::shared_ptr<storage::database> database;
   std::shared_ptr<const storage::master_key> key;
@@ -28,7 +28,7 @@ struct registry_environment {
 
 /// Maps account ids to live account actors. An account is activated on
 /// first use: its snapshot is loaded on a storage worker, then its actor is
-/// spawned and monitored; requests arriving meanwhile wait for it.
+/// spawned and monitored. Requests that arrive meanwhile wait for it.
 class registry : public registry_actor::base {
 public:
   registry(caf::actor_config& config, registry_environment environment);

@@ -12,7 +12,7 @@ class rest_client;
 
 namespace skyiq::actors {
 
-/// Where the gateway points the numbers it connects.
+/// Webhook URLs the gateway sets on the numbers it connects.
 struct webhook_targets {
   std::string voice_url;
   std::string status_callback;
@@ -24,11 +24,11 @@ webhook_targets
 make_webhook_targets(const std::string& public_base_url,
                      const std::optional<std::string>& voice_fallback_url);
 
-/// Runs the whole setup on an I/O worker, blocking: checks the credentials
-/// with Twilio, finds the number in that Twilio account, checks that no
-/// other account claimed it, points its webhooks at the gateway and then,
-/// in one transaction, claims it and stores the encrypted credentials.
-/// Nothing is stored when an earlier step fails.
+/// Runs the whole setup on an I/O worker, blocking. It checks the
+/// credentials with Twilio, finds the number in that Twilio account and
+/// checks that no other account claimed it. It then points the number's
+/// webhooks at the gateway and, in one transaction, claims it and stores
+/// the encrypted credentials. Nothing is stored when an earlier step fails.
 caf::expected<setup_result> run_setup(twilio::rest_client& client,
                                       storage::account_store& store,
                                       const setup_request& request,

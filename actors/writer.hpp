@@ -17,7 +17,7 @@ using batch_observer = std::function<void(std::size_t batch_size)>;
 
 /// Spawns the group-commit writer on its own thread. It takes one write,
 /// then every write already waiting (up to `max_batch`), commits them in
-/// one transaction and only then replies to each sender, so that an answer
+/// one transaction and only then replies to each sender, so that a reply
 /// always means the record is durable.
 writer_actor spawn_writer(caf::actor_system& system,
                           std::shared_ptr<storage::call_writer> writer,

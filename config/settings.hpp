@@ -35,7 +35,7 @@ struct settings {
   /// rate of 0 turns the limit off.
   double http_account_rate = 50;
   double http_account_burst = 100;
-  /// Time an HTTP thread waits for an actor's answer.
+  /// Time an HTTP thread waits for an actor's reply.
   std::chrono::milliseconds http_request_timeout{14000};
 
   /// `sqlite:PATH` or a PostgreSQL URL or key=value connection string.

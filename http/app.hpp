@@ -37,7 +37,7 @@ struct services {
 /// Builds the abuse limits from the settings.
 std::shared_ptr<abuse_limits> make_limits(const config::settings& s);
 
-/// A 429 `rate_limited` answer with its Retry-After header.
+/// Builds a 429 `rate_limited` response with its Retry-After header.
 response too_many_requests(const std::string& message,
                            std::chrono::seconds retry_after);
 
@@ -49,7 +49,8 @@ router make_router(services& app);
 /// Exceptions become 500 and are logged.
 response dispatch(const router& table, services& app, request& req);
 
-/// A JSON response; invalid UTF-8 in strings is replaced, never thrown on.
+/// Builds a JSON response. Invalid UTF-8 in strings is replaced with
+/// U+FFFD instead of throwing.
 response json_response(int status, const nlohmann::json& body);
 
 void add_auth_routes(router& table, services& app);

@@ -8,7 +8,7 @@
 
 namespace skyiq::http {
 
-/// How a route checks its caller before the handler runs.
+/// Access check of a route, run before its handler.
 enum class access {
   /// No authentication (signup, login, health, metrics).
   open,
@@ -19,7 +19,7 @@ enum class access {
   account,
 };
 
-/// What a route's body must look like.
+/// Body rule of a route.
 enum class body_kind { none, json, optional_json, form };
 
 using handler = std::function<response(request&)>;
@@ -50,7 +50,7 @@ public:
 
   route_match match(const std::string& method, const std::string& path) const;
 
-  /// Every route, in the order added; tests enumerate it.
+  /// Returns every route in the order added, for tests to enumerate.
   const std::vector<route>& routes() const {
     return routes_;
   }
@@ -59,8 +59,8 @@ private:
   std::vector<route> routes_;
 };
 
-/// Splits a path into its segments; an empty path segment (as in `//` or a
-/// trailing `/`) is kept so that it never matches a `:name`.
+/// Splits a path into its segments. An empty segment (as in `//` or a
+/// trailing `/`) is kept, so that it never matches a `:name`.
 std::vector<std::string> split_path(const std::string& path);
 
 } // namespace skyiq::http

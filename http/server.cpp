@@ -40,8 +40,8 @@ std::size_t body_limit(const config::settings& s, body_kind kind) {
 }
 
 // After the error response to a rejected body, the rest of the body is
-// read and thrown away, up to this many bytes and for at most this long,
-// so that a client still writing it reads the response instead of a reset.
+// read and thrown away, up to this many bytes and for at most this long.
+// A client still writing the body then reads the response, not a reset.
 constexpr std::streamsize max_discarded_bytes = 1 << 20;
 constexpr long discard_timeout_ms = 1000;
 

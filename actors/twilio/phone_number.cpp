@@ -139,7 +139,7 @@ caf::expected<std::string> normalize_e164(const std::string& input,
     return invalid(input, "not an E.164 number");
   }
   // A national trunk prefix kept after the country code (+49 0...) yields
-  // a string that parses to another number; such input is rejected, so
+  // a string that parses to another number. Such input is rejected, so
   // that a normalized number always normalizes to itself.
   PhoneNumber again;
   std::string again_e164;

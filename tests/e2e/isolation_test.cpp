@@ -69,7 +69,7 @@ TEST_CASE("one account's token never reaches another account's data") {
   CHECK(http.post_json("/api/twilio/numbers/" + other, "{}", token).status ==
         403);
 
-  // Another account's call id answers exactly like an id that never
+  // Another account's call id gets the same response as an id that never
   // existed.
   const auto foreign = http.del("/api/calls/" + b.call_id, token);
   const auto missing = http.del("/api/calls/AAAAAAAAAAAAAAAAAAAAAA", token);
