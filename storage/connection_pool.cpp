@@ -4,10 +4,13 @@
 #include "storage/statement_watchdog.hpp"
 
 #include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Logger.h>
+
+#include <libpq-fe.h>
 
 #include <cctype>
 
@@ -60,6 +63,47 @@ std::string one_line(const std::string& text) {
   return out;
 }
 
+// Connects with libpq alone and closes the connection again; throws with
+// libpq's message when the server refuses or cannot be reached.
+// Poco 1.11's PostgreSQL connector never frees the PGconn of a failed
+// connect (pocoproject/poco#4231), so every failed attempt through Poco
+// would leak while the database is down. A probe that fails here means
+// Poco is not asked to connect at all.
+void probe_postgresql(const std::string& connection_string) {
+  PGconn* probe = PQconnectdb(connection_string.c_str());
+  if (probe == nullptr) {
+    throw Poco::Data::ConnectionFailedException(
+      "libpq could not allocate a connection");
+  }
+  if (PQstatus(probe) == CONNECTION_OK) {
+    PQfinish(probe);
+    return;
+  }
+  std::string detail = PQerrorMessage(probe);
+  PQfinish(probe);
+  throw Poco::Data::ConnectionFailedException(detail);
+}
+
+// Destroys `session`, closing its PostgreSQL connection even when it broke.
+// Poco 1.11 calls PQfinish only for a connection whose status is still
+// CONNECTION_OK, so every connection lost to a server restart, a network
+// cut or the statement watchdog would leak its PGconn. Poco does not touch
+// a broken connection on destruction, so freeing it afterwards is safe.
+void discard(session_ptr session) {
+  PGconn* broken = nullptr;
+  if (auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(
+        session->impl())) {
+    PGconn* connection = impl->handle();
+    if (connection != nullptr && PQstatus(connection) != CONNECTION_OK) {
+      broken = connection;
+    }
+  }
+  session.reset();
+  if (broken != nullptr) {
+    PQfinish(broken);
+  }
+}
+
 } // namespace
 
 connection_pool::connection_pool(storage_target target, pool_options options)
@@ -73,18 +117,30 @@ connection_pool::connection_pool(storage_target target, pool_options options)
   }
 }
 
-connection_pool::~connection_pool() = default;
+connection_pool::~connection_pool() {
+  for (auto& session : idle_) {
+    discard(std::move(session));
+  }
+}
 
 session_ptr connection_pool::connect() {
+  if (target_.backend == backend_kind::postgresql) {
+    probe_postgresql(target_.connection_string);
+  }
   auto session = target_.backend == backend_kind::sqlite
                    ? std::make_unique<Poco::Data::Session>(
                      poco_connector(target_.backend), target_.sqlite_path)
                    : std::make_unique<Poco::Data::Session>(
                      poco_connector(target_.backend),
                      target_.connection_string);
-  for (const auto& setup :
-       session_setup_sql(target_.backend, options_.busy_timeout)) {
-    run_setup(*session, setup, target_);
+  try {
+    for (const auto& setup :
+         session_setup_sql(target_.backend, options_.busy_timeout)) {
+      run_setup(*session, setup, target_);
+    }
+  } catch (...) {
+    discard(std::move(session));
+    throw;
   }
   return session;
 }
@@ -157,6 +213,9 @@ void connection_pool::release(session_ptr session, bool healthy) {
     }
   }
   available_.notify_all();
+  for (auto& gone : dropped) {
+    discard(std::move(gone));
+  }
   if (!dropped.empty()) {
     logger().warning("storage-connections-dropped url=" + target_.display
                      + " count=" + std::to_string(dropped.size()));
