@@ -85,6 +85,21 @@ setter duration_field(Duration settings::*field) {
   };
 }
 
+// A duration of at least `least`, for timeouts where 0 would refuse every
+// request.
+setter positive_duration_field(std::chrono::milliseconds settings::*field,
+                               std::chrono::milliseconds least) {
+  return [=](settings& s, const std::string& key, const std::string& value) {
+    auto parsed = parse_duration(key, value);
+    if (parsed < least) {
+      reject(key, value,
+             "a duration of at least " + std::to_string(least.count())
+               + "ms, such as 10s");
+    }
+    s.*field = parsed;
+  };
+}
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   std::string current;
@@ -113,6 +128,13 @@ const std::map<std::string, setter>& setters() {
       {"http.max_webhook_bytes",
        unsigned_field(&settings::http_max_webhook_bytes, 1024, 16 << 20)},
       {"http.idle_timeout", duration_field(&settings::http_idle_timeout)},
+      {"http.read_timeout",
+       positive_duration_field(&settings::http_read_timeout,
+                               std::chrono::milliseconds(100))},
+      {"http.max_header_fields",
+       unsigned_field(&settings::http_max_header_fields, 1, 100)},
+      {"http.max_header_bytes",
+       unsigned_field(&settings::http_max_header_bytes, 1024, 1 << 20)},
       {"http.max_keep_alive_requests",
        unsigned_field(&settings::http_max_keep_alive_requests, 1, 1000000)},
       {"http.request_timeout", duration_field(&settings::http_request_timeout)},

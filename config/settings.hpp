@@ -29,6 +29,16 @@ struct settings {
   std::size_t http_max_webhook_bytes = 64 * 1024;
   /// Time a keep-alive connection may stay idle, and a read may take.
   std::chrono::milliseconds http_idle_timeout{15000};
+  /// Time a client has to send a whole request, head and body, counted
+  /// from the accept or, on a kept-alive connection, from the end of
+  /// `http_idle_timeout` after the previous response. A client still
+  /// sending then is disconnected.
+  std::chrono::milliseconds http_read_timeout{10000};
+  /// Most header fields and bytes of request head (request line and
+  /// fields) accepted; more is answered 431. Poco itself refuses more than
+  /// 100 fields, a name over 256 bytes or a value over 8 KiB with a 400.
+  std::size_t http_max_header_fields = 100;
+  std::size_t http_max_header_bytes = 16 * 1024;
   /// Requests served on one keep-alive connection before it is closed.
   std::size_t http_max_keep_alive_requests = 1000;
   /// Dashboard requests per second and burst allowed for one account; a

@@ -38,6 +38,8 @@ int status_of(errc code) {
     return 422;
   case errc::rate_limited:
     return 429;
+  case errc::headers_too_large:
+    return 431;
   case errc::twilio_unavailable:
     return 502;
   case errc::unavailable:

@@ -94,6 +94,9 @@ std::string metrics::render() const {
   out += "# TYPE skyiq_unknown_number_rejects_total counter\n";
   out += "skyiq_unknown_number_rejects_total " +
          std::to_string(unknown_number_rejects.load()) + "\n";
+  out += "# TYPE skyiq_http_read_timeouts_total counter\n";
+  out += "skyiq_http_read_timeouts_total " +
+         std::to_string(read_timeouts.load()) + "\n";
   out += "# TYPE skyiq_database_errors_total counter\n";
   out += "skyiq_database_errors_total " +
          std::to_string(database_errors.load()) + "\n";

@@ -46,6 +46,9 @@ public:
   std::atomic<std::uint64_t> signature_failures{0};
   std::atomic<std::uint64_t> unknown_number_rejects{0};
   std::atomic<std::uint64_t> database_errors{0};
+  /// Connections cut off because the client did not send a whole request
+  /// within http.read_timeout.
+  std::atomic<std::uint64_t> read_timeouts{0};
   /// Live account actors, kept by the registry.
   std::shared_ptr<std::atomic<std::size_t>> active_accounts;
 

@@ -1,17 +1,20 @@
 #include "http/server.hpp"
 
 #include "http/errors.hpp"
+#include "http/read_deadlines.hpp"
 #include "storage/crypto.hpp"
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +29,11 @@ Poco::Logger& logger() {
   static Poco::Logger& instance = Poco::Logger::get("gateway.http");
   return instance;
 }
+
+// The read deadline of the connection this thread serves. A connection
+// runs on one pool thread from accept to close, so the handler finds its
+// connection's watch here.
+thread_local read_deadlines::watch* current_watch = nullptr;
 
 std::string lower(std::string text) {
   for (auto& c : text) {
@@ -60,6 +68,41 @@ void discard_body(Poco::Net::HTTPServerRequest& in) {
     // A timeout or a reset: the client stopped sending, which is all this
     // waits for.
   }
+}
+
+// Returns a 431 response when the request head is over the configured
+// field count or size. Poco reads the head before any handler runs and
+// enforces only its own fixed maximums.
+std::optional<response> check_head(const Poco::Net::HTTPServerRequest& in,
+                                   const config::settings& s) {
+  if (in.size() > s.http_max_header_fields) {
+    auto result = error_response(
+      errc::headers_too_large,
+      "the request has " + std::to_string(in.size())
+        + " header fields, over the limit of "
+        + std::to_string(s.http_max_header_fields) + "; send fewer headers");
+    result.close = true;
+    result.drain = true;
+    return result;
+  }
+  // The request line and every field with its ": " and CRLF.
+  std::size_t bytes = in.getMethod().size() + in.getURI().size()
+                      + in.getVersion().size() + 4;
+  for (const auto& [name, value] : in) {
+    bytes += name.size() + value.size() + 4;
+  }
+  if (bytes > s.http_max_header_bytes) {
+    auto result = error_response(
+      errc::headers_too_large,
+      "the request head is " + std::to_string(bytes)
+        + " bytes, over the limit of "
+        + std::to_string(s.http_max_header_bytes)
+        + " bytes; send shorter headers");
+    result.close = true;
+    result.drain = true;
+    return result;
+  }
+  return std::nullopt;
 }
 
 // Reads the body under the route's rules. Returns an error response when
@@ -171,6 +214,13 @@ public:
     if (result.drain) {
       discard_body(in);
     }
+    // The next request may come after the connection idled for up to
+    // http.idle_timeout; from then on it has http.read_timeout to arrive.
+    if (current_watch != nullptr) {
+      current_watch->expect_by(read_deadlines::clock::now()
+                               + app_.settings.http_idle_timeout
+                               + app_.settings.http_read_timeout);
+    }
   }
 
 private:
@@ -185,7 +235,16 @@ private:
       }
       const auto found = router_.match(req.method, req.path);
       route_name_ = found.found ? found.found->pattern : "unmatched";
-      if (auto rejected = read_body(in, found.found, app_.settings, req)) {
+      if (auto rejected = check_head(in, app_.settings)) {
+        return *rejected;
+      }
+      auto rejected = read_body(in, found.found, app_.settings, req);
+      // Handling the request takes as long as it takes; its own timeouts
+      // bound it.
+      if (current_watch != nullptr) {
+        current_watch->clear();
+      }
+      if (rejected) {
         return *rejected;
       }
       return dispatch(router_, app_, req);
@@ -214,10 +273,77 @@ public:
     return new gateway_handler(app_, router_);
   }
 
+  /// Tells every connection to close after the request it serves, as
+  /// Poco's HTTPServer::stopAll does (the event is protected).
+  void stop_connections() {
+    serverStopped(this, false);
+  }
+
 private:
   services& app_;
   const router& router_;
 };
+
+// Poco's HTTP connection, watched by `read_deadlines` from accept to close.
+class watched_connection : public Poco::Net::HTTPServerConnection {
+public:
+  watched_connection(const Poco::Net::StreamSocket& socket,
+                     Poco::Net::HTTPServerParams::Ptr params,
+                     Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+                     read_deadlines& deadlines,
+                     std::chrono::milliseconds read_timeout)
+    : HTTPServerConnection(socket, params, factory), deadlines_(deadlines),
+      read_timeout_(read_timeout) {}
+
+  void run() override {
+    struct unwatch {
+      read_deadlines& deadlines;
+      read_deadlines::watch* watch;
+      ~unwatch() {
+        current_watch = nullptr;
+        deadlines.remove(watch);
+      }
+    } guard{deadlines_,
+            deadlines_.add(socket(),
+                           read_deadlines::clock::now() + read_timeout_)};
+    current_watch = guard.watch;
+    HTTPServerConnection::run();
+  }
+
+private:
+  read_deadlines& deadlines_;
+  std::chrono::milliseconds read_timeout_;
+};
+
+class watched_connection_factory
+  : public Poco::Net::TCPServerConnectionFactory {
+public:
+  watched_connection_factory(Poco::Net::HTTPServerParams::Ptr params,
+                             Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+                             read_deadlines& deadlines,
+                             std::chrono::milliseconds read_timeout)
+    : params_(std::move(params)), factory_(std::move(factory)),
+      deadlines_(deadlines), read_timeout_(read_timeout) {}
+
+  Poco::Net::TCPServerConnection*
+  createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new watched_connection(socket, params_, factory_, deadlines_,
+                                  read_timeout_);
+  }
+
+private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
+  read_deadlines& deadlines_;
+  std::chrono::milliseconds read_timeout_;
+};
+
+// How often read deadlines are checked: a slow client is cut off at most
+// this long after its deadline.
+std::chrono::milliseconds deadline_tick(std::chrono::milliseconds timeout) {
+  return std::clamp(timeout / 4, std::chrono::milliseconds(25),
+                    std::chrono::milliseconds(250));
+}
 
 } // namespace
 
@@ -243,8 +369,28 @@ server::server(std::shared_ptr<services> app)
           .count());
   params->setKeepAliveTimeout(idle);
   params->setTimeout(idle);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(
-      new handler_factory(*app_, router_), *pool_, socket, params);
+  auto stats = app_->stats;
+  deadlines_ = std::make_unique<read_deadlines>(
+    deadline_tick(s.http_read_timeout),
+    [stats](const Poco::Net::StreamSocket& client) {
+      if (stats) {
+        stats->read_timeouts.fetch_add(1, std::memory_order_relaxed);
+      }
+      std::string peer;
+      try {
+        peer = client.peerAddress().toString();
+      } catch (const Poco::Exception&) {
+        peer = "unknown";
+      }
+      logger().warning("connection-closed reason=read_timeout peer=" + peer
+                       + " message=\"the client did not send a whole "
+                         "request within http.read_timeout\"");
+    });
+  handlers_ = new handler_factory(*app_, router_);
+  server_ = std::make_unique<Poco::Net::TCPServer>(
+    new watched_connection_factory(params, handlers_, *deadlines_,
+                                   s.http_read_timeout),
+    *pool_, socket, params);
 }
 
 server::~server() {
@@ -260,7 +406,10 @@ void server::stop() {
     return;
   }
   stopped_ = true;
-  server_->stopAll(false);
+  // What Poco's HTTPServer::stopAll does: stop accepting, then tell every
+  // connection to close after the request it is serving.
+  server_->stop();
+  static_cast<handler_factory&>(*handlers_).stop_connections();
   pool_->joinAll();
 }
 

@@ -2,16 +2,19 @@
 
 #include "http/app.hpp"
 
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/ThreadPool.h>
 
 #include <memory>
 
 namespace skyiq::http {
 
+class read_deadlines;
+
 /// Poco's HTTP server in front of the router, with its own thread pool
-/// (one keep-alive connection per thread) and the body limits that Poco
-/// does not enforce.
+/// (one keep-alive connection per thread), a deadline for reading each
+/// request, and the header and body limits that Poco does not enforce.
 class server {
 public:
   /// Binds `settings.http_host:http_port` (port 0 picks a free port).
@@ -36,7 +39,9 @@ private:
   std::shared_ptr<services> app_;
   router router_;
   std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<read_deadlines> deadlines_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr handlers_;
+  std::unique_ptr<Poco::Net::TCPServer> server_;
   std::uint16_t port_ = 0;
   bool stopped_ = false;
 };

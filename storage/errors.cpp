@@ -34,6 +34,7 @@ const char* to_code(errc code) {
     case errc::internal: return "internal";
     case errc::twilio_not_connected: return "twilio_not_connected";
     case errc::rate_limited: return "rate_limited";
+    case errc::headers_too_large: return "headers_too_large";
   }
   return "internal";
 }

@@ -38,6 +38,7 @@ enum class errc : std::uint8_t {
   internal = 25,
   twilio_not_connected = 26,
   rate_limited = 27,
+  headers_too_large = 28,
 };
 
 /// Returns the stable snake_case word of `code`.

@@ -81,3 +81,35 @@ TEST_CASE("a named configuration file must exist") {
                   config_error);
   CHECK_NOTHROW(load_settings(std::string("no-such.ini"), false, {}, {}));
 }
+
+TEST_CASE("HTTP limits have defaults and bounds") {
+  const auto s = load_settings(std::nullopt, false, {}, {});
+  CHECK(s.http_read_timeout == std::chrono::seconds(10));
+  CHECK(s.http_max_header_fields == 100);
+  CHECK(s.http_max_header_bytes == 16384);
+
+  const auto set = load_settings(
+    std::nullopt, false, {},
+    {"http.read_timeout=250ms", "http.max_header_fields=20",
+     "http.max_header_bytes=4096"});
+  CHECK(set.http_read_timeout == std::chrono::milliseconds(250));
+  CHECK(set.http_max_header_fields == 20);
+  CHECK(set.http_max_header_bytes == 4096);
+
+  // A read timeout of 0 would cut off every client.
+  try {
+    load_settings(std::nullopt, false, {}, {"http.read_timeout=0s"});
+    FAIL("no exception");
+  } catch (const config_error& e) {
+    const std::string text = e.what();
+    CHECK(text.find("http.read_timeout") != std::string::npos);
+    CHECK(text.find("at least 100ms") != std::string::npos);
+  }
+  // Poco refuses more than 100 fields before the gateway sees them.
+  CHECK_THROWS_AS(
+    load_settings(std::nullopt, false, {}, {"http.max_header_fields=101"}),
+    config_error);
+  CHECK_THROWS_AS(
+    load_settings(std::nullopt, false, {}, {"http.max_header_bytes=100"}),
+    config_error);
+}

@@ -1,8 +1,16 @@
-// End-to-end: login throttling and per-account dashboard rate limits.
+// End-to-end: login throttling, per-account dashboard rate limits, and the
+// HTTP server's connection, header and read-time limits.
 
 #include "tests/e2e/fixture.hpp"
 
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
 
 using namespace skyiq::testing;
 
@@ -16,6 +24,82 @@ http_reply login(http_client& http, const std::string& email,
 
 std::string code_of(const http_reply& reply) {
   return json::parse(reply.body)["error"]["code"].get<std::string>();
+}
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// A raw connection to the gateway, for clients that misbehave.
+class raw_connection {
+public:
+  explicit raw_connection(std::uint16_t port) {
+    socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+  }
+
+  // Sends `bytes`; false once the server has closed the connection.
+  bool send(const std::string& bytes) {
+    try {
+      return socket_.sendBytes(bytes.data(), static_cast<int>(bytes.size()))
+             == static_cast<int>(bytes.size());
+    } catch (const Poco::Exception&) {
+      return false;
+    }
+  }
+
+  // Reads until the server closes the connection, a whole response with
+  // `Content-Length` arrived, or `limit` passed. Sets `closed` when the
+  // server closed or reset the connection.
+  std::string read(milliseconds limit) {
+    std::string received;
+    const auto until = steady_clock::now() + limit;
+    char buffer[4096];
+    while (steady_clock::now() < until) {
+      socket_.setReceiveTimeout(Poco::Timespan(50 * 1000));
+      try {
+        const int n = socket_.receiveBytes(buffer, sizeof(buffer));
+        if (n <= 0) {
+          closed = true;
+          return received;
+        }
+        received.append(buffer, static_cast<std::size_t>(n));
+        if (complete(received)) {
+          return received;
+        }
+      } catch (const Poco::TimeoutException&) {
+      } catch (const Poco::Net::NetException&) {
+        closed = true;
+        return received;
+      }
+    }
+    return received;
+  }
+
+  bool closed = false;
+
+private:
+  static bool complete(const std::string& text) {
+    const auto end = text.find("\r\n\r\n");
+    const auto field = text.find("Content-Length: ");
+    if (end == std::string::npos || field == std::string::npos) {
+      return false;
+    }
+    const auto length = std::stoul(text.substr(field + 16));
+    return text.size() >= end + 4 + length;
+  }
+
+  Poco::Net::StreamSocket socket_;
+};
+
+const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n";
+
+std::string metric(http_client& http, const std::string& name) {
+  const auto text = http.get("/metrics").body;
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) {
+    return "";
+  }
+  const auto start = at + name.size() + 2;
+  return text.substr(start, text.find('\n', start) - start);
 }
 
 } // namespace
@@ -72,4 +156,135 @@ TEST_CASE("one account's dashboard requests are rate limited") {
   CHECK(limited.header("Retry-After") == "1");
   // Other accounts keep their own budget.
   CHECK(http.get("/api/business/" + other.user_id, other.token).status == 200);
+}
+
+TEST_CASE("a client that sends its request slowly is cut off") {
+  gateway_fixture fx;
+  // One HTTP thread: while the slow client holds it, nobody is served.
+  fx.start({"http.threads=1", "http.read_timeout=500ms",
+            "http.idle_timeout=10s"});
+  raw_connection slow(fx.gateway->port());
+  REQUIRE(slow.send("GET /healthz HTTP/1.1\r\nHost: gateway\r\n"));
+  // One header line every 100 ms, well inside the 10 s idle timeout
+  // between reads, for up to 8 s.
+  const auto started = steady_clock::now();
+  bool cut = false;
+  for (int i = 0; i < 80 && !cut; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+    cut = !slow.send("X-Drip-" + std::to_string(i) + ": x\r\n");
+    if (!cut) {
+      slow.read(milliseconds(1));
+      cut = slow.closed;
+    }
+  }
+  const auto held = steady_clock::now() - started;
+  CHECK(cut);
+  // 500 ms and a check interval of 125 ms; the rest is slack for a
+  // loaded machine.
+  CHECK(held < std::chrono::seconds(4));
+
+  // The thread is free again.
+  auto http = fx.client();
+  CHECK(http.get("/healthz").status == 200);
+  CHECK(metric(http, "skyiq_http_read_timeouts_total") == "1");
+  CHECK(fx.gateway->log().find("connection-closed reason=read_timeout")
+        != std::string::npos);
+}
+
+TEST_CASE("a slow request body is cut off too") {
+  gateway_fixture fx;
+  fx.start({"http.threads=1", "http.read_timeout=500ms"});
+  raw_connection slow(fx.gateway->port());
+  REQUIRE(slow.send("POST /api/auth/login HTTP/1.1\r\nHost: gateway\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: 1000\r\n\r\n{"));
+  bool cut = false;
+  for (int i = 0; i < 80 && !cut; ++i) {
+    std::this_thread::sleep_for(milliseconds(100));
+    cut = !slow.send(" ");
+    if (!cut) {
+      slow.read(milliseconds(1));
+      cut = slow.closed;
+    }
+  }
+  CHECK(cut);
+  CHECK(fx.client().get("/healthz").status == 200);
+}
+
+TEST_CASE("a request that arrives in time is served however slow the "
+          "handler") {
+  gateway_fixture fx;
+  fx.start({"http.read_timeout=300ms"});
+  raw_connection client(fx.gateway->port());
+  // Several requests on one connection, each sent whole, with pauses
+  // longer than the read timeout between them but shorter than the idle
+  // timeout: the deadline starts over after each response.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(client.send(healthz));
+    const auto reply = client.read(milliseconds(3000));
+    CHECK(reply.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK_FALSE(client.closed);
+    std::this_thread::sleep_for(milliseconds(500));
+  }
+}
+
+TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
+  gateway_fixture fx;
+  fx.start({"http.idle_timeout=500ms"});
+  raw_connection idle(fx.gateway->port());
+  REQUIRE(idle.send(healthz));
+  CHECK(idle.read(milliseconds(3000)).rfind("HTTP/1.1 200", 0) == 0);
+  const auto started = steady_clock::now();
+  idle.read(milliseconds(5000));
+  CHECK(idle.closed);
+  CHECK(steady_clock::now() - started < std::chrono::seconds(4));
+}
+
+TEST_CASE("connections beyond the threads and the queue are refused") {
+  gateway_fixture fx;
+  fx.start({"http.threads=1", "http.max_queued=1", "http.idle_timeout=20s",
+            "http.read_timeout=20s"});
+  // The only thread serves this kept-alive connection.
+  auto holder = std::make_unique<raw_connection>(fx.gateway->port());
+  REQUIRE(holder->send(healthz));
+  REQUIRE(holder->read(milliseconds(3000)).rfind("HTTP/1.1 200", 0) == 0);
+  // This one waits in the queue.
+  raw_connection queued(fx.gateway->port());
+  REQUIRE(queued.send(healthz));
+  CHECK(queued.read(milliseconds(300)).empty());
+  CHECK_FALSE(queued.closed);
+  // The queue is full, so this one is closed unanswered.
+  raw_connection refused(fx.gateway->port());
+  refused.send(healthz);
+  CHECK(refused.read(milliseconds(3000)).empty());
+  CHECK(refused.closed);
+  // Once the thread is free, the queued connection is served.
+  holder.reset();
+  CHECK(queued.read(milliseconds(3000)).rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("request heads over the header limits get 431") {
+  gateway_fixture fx;
+  fx.start({"http.max_header_fields=8", "http.max_header_bytes=2048"});
+  auto http = fx.client();
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 10; ++i) {
+    many.emplace_back("X-Extra-" + std::to_string(i), "1");
+  }
+  const auto fields = http.send("GET", "/healthz", "", many);
+  CHECK(fields.status == 431);
+  CHECK(code_of(fields) == "headers_too_large");
+  CHECK(json::parse(fields.body)["error"]["message"].get<std::string>().find(
+          "over the limit of 8")
+        != std::string::npos);
+
+  const auto large =
+    http.send("GET", "/healthz", "", {{"X-Large", std::string(3000, 'a')}});
+  CHECK(large.status == 431);
+  CHECK(json::parse(large.body)["error"]["message"].get<std::string>().find(
+          "over the limit of 2048 bytes")
+        != std::string::npos);
+
+  // Within both limits.
+  CHECK(http.send("GET", "/healthz", "", {{"X-Small", "a"}}).status == 200);
 }
