@@ -64,9 +64,14 @@ struct settings {
   std::uint32_t security_argon2_memory_kib = 19456;
   std::uint32_t security_argon2_iterations = 2;
   std::uint32_t security_argon2_parallelism = 1;
-  /// Failed logins per email and per client address within the window
-  /// before further attempts get 429; 0 turns a limit off.
+  /// Failed logins within the window before further attempts get 429:
+  /// for one email from one client address, for one email from all
+  /// addresses, and from one address for all emails; 0 turns a limit off.
+  /// The first is low and the second high, so that a guesser from one
+  /// address cannot lock the account's owner out of logging in from
+  /// elsewhere, while guessing from many addresses is still bounded.
   std::size_t security_login_max_failures = 5;
+  std::size_t security_login_max_failures_per_email = 100;
   std::size_t security_login_max_failures_per_address = 50;
   std::chrono::seconds security_login_failure_window{15 * 60};
 

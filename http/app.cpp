@@ -98,7 +98,8 @@ response route_not_found(const route_match& found, const request& req) {
 
 std::shared_ptr<abuse_limits> make_limits(const config::settings& s) {
   return std::make_shared<abuse_limits>(
-      s.security_login_max_failures, s.security_login_max_failures_per_address,
+      s.security_login_max_failures, s.security_login_max_failures_per_email,
+      s.security_login_max_failures_per_address,
       s.security_login_failure_window, s.http_account_rate,
       s.http_account_burst);
 }

@@ -70,11 +70,21 @@ std::string email_key(const std::string& email) {
   return key;
 }
 
+// The key of one email tried from one client address. A newline occurs
+// in neither an email key nor an address.
+std::string pair_key(const std::string& email, const std::string& peer) {
+  return email + "\n" + peer;
+}
+
 std::optional<response> login_blocked(abuse_limits& limits,
                                       const std::string& email,
                                       const std::string& peer) {
   const auto now = limiter_clock::now();
-  auto wait = limits.login_by_email.blocked(email, now);
+  auto wait = limits.login_by_email_and_address.blocked(pair_key(email, peer),
+                                                        now);
+  if (!wait) {
+    wait = limits.login_by_email.blocked(email, now);
+  }
   if (!wait) {
     wait = limits.login_by_address.blocked(peer, now);
   }
@@ -104,12 +114,15 @@ response login(services& app, request& req) {
   if (!session) {
     if (app.limits && code_of(session.error()) == errc::invalid_credentials) {
       const auto now = limiter_clock::now();
+      app.limits->login_by_email_and_address.record_failure(
+        pair_key(key, req.peer), now);
       app.limits->login_by_email.record_failure(key, now);
       app.limits->login_by_address.record_failure(req.peer, now);
     }
     return error_response(session.error());
   }
   if (app.limits) {
+    app.limits->login_by_email_and_address.reset(pair_key(key, req.peer));
     app.limits->login_by_email.reset(key);
   }
   return json_response(200, session_json(*session));

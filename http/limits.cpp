@@ -102,11 +102,14 @@ rate_limiter::take(const std::string& key, limiter_clock::time_point now) {
   return round_up(std::chrono::duration_cast<limiter_clock::duration>(wait));
 }
 
-abuse_limits::abuse_limits(std::size_t login_failures_per_email,
+abuse_limits::abuse_limits(std::size_t login_failures_per_email_and_address,
+                           std::size_t login_failures_per_email,
                            std::size_t login_failures_per_address,
                            std::chrono::seconds login_window,
                            double account_rate, double account_burst)
-    : login_by_email(login_failures_per_email, login_window),
+    : login_by_email_and_address(login_failures_per_email_and_address,
+                                 login_window),
+      login_by_email(login_failures_per_email, login_window),
       login_by_address(login_failures_per_address, login_window),
       dashboard_by_account(account_rate, account_burst) {}
 

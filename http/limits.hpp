@@ -65,11 +65,14 @@ private:
 
 /// The abuse limits of one gateway process.
 struct abuse_limits {
-  abuse_limits(std::size_t login_failures_per_email,
+  abuse_limits(std::size_t login_failures_per_email_and_address,
+               std::size_t login_failures_per_email,
                std::size_t login_failures_per_address,
                std::chrono::seconds login_window, double account_rate,
                double account_burst);
 
+  /// Keyed by email and client address together.
+  failure_limiter login_by_email_and_address;
   failure_limiter login_by_email;
   failure_limiter login_by_address;
   rate_limiter dashboard_by_account;

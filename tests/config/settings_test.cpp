@@ -82,11 +82,14 @@ TEST_CASE("a named configuration file must exist") {
   CHECK_NOTHROW(load_settings(std::string("no-such.ini"), false, {}, {}));
 }
 
-TEST_CASE("HTTP limits have defaults and bounds") {
+TEST_CASE("abuse limits have defaults and bounds") {
   const auto s = load_settings(std::nullopt, false, {}, {});
   CHECK(s.http_read_timeout == std::chrono::seconds(10));
   CHECK(s.http_max_header_fields == 100);
   CHECK(s.http_max_header_bytes == 16384);
+  CHECK(s.security_login_max_failures == 5);
+  CHECK(s.security_login_max_failures_per_email == 100);
+  CHECK(s.security_login_max_failures_per_address == 50);
 
   const auto set = load_settings(
     std::nullopt, false, {},

@@ -32,7 +32,12 @@ using std::chrono::steady_clock;
 // A raw connection to the gateway, for clients that misbehave.
 class raw_connection {
 public:
-  explicit raw_connection(std::uint16_t port) {
+  // Connects to the gateway on 127.0.0.1, from `source` (any loopback
+  // address) when it is set, so that the gateway sees another client.
+  explicit raw_connection(std::uint16_t port, const std::string& source = "") {
+    if (!source.empty()) {
+      socket_.impl()->bind(Poco::Net::SocketAddress(source, 0), false);
+    }
     socket_.connect(Poco::Net::SocketAddress("127.0.0.1", port));
   }
 
@@ -92,6 +97,21 @@ private:
 
 const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n";
 
+// Logs in from the loopback address `source` and returns the status.
+int login_from(std::uint16_t port, const std::string& source,
+               const std::string& email, const std::string& password) {
+  const auto body =
+    json{{"email", email}, {"password", password}}.dump();
+  raw_connection client(port, source);
+  client.send("POST /api/auth/login HTTP/1.1\r\nHost: gateway\r\n"
+              "Content-Type: application/json\r\nContent-Length: "
+              + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n"
+              + body);
+  const auto reply = client.read(milliseconds(10000));
+  REQUIRE(reply.rfind("HTTP/1.1 ", 0) == 0);
+  return std::stoi(reply.substr(9, 3));
+}
+
 std::string metric(http_client& http, const std::string& name) {
   const auto text = http.get("/metrics").body;
   const auto at = text.find("\n" + name + " ");
@@ -123,6 +143,33 @@ TEST_CASE("repeated failed logins for one email get 429") {
   // Another email from the same address is not blocked by this limit.
   fx.signup("other@example.com", "another password");
   CHECK(login(http, "other@example.com", "another password").status == 200);
+}
+
+TEST_CASE("a guesser blocks an email only for its own address") {
+  gateway_fixture fx;
+  fx.start({"security.login_max_failures=3",
+            "security.login_max_failures_per_email=5"});
+  const auto port = fx.gateway->port();
+  fx.signup("owner@example.com", "the owner's password");
+
+  for (int i = 0; i < 3; ++i) {
+    CHECK(login_from(port, "127.0.0.2", "owner@example.com", "a wrong guess") == 401);
+  }
+  CHECK(login_from(port, "127.0.0.2", "owner@example.com", "a wrong guess") == 429);
+  // The owner, from another address, still logs in.
+  CHECK(login_from(port, "127.0.0.1", "owner@example.com",
+                   "the owner's password")
+        == 200);
+
+  // Guesses spread over addresses are bounded by the per-email limit.
+  CHECK(login_from(port, "127.0.0.3", "owner@example.com", "a wrong guess") == 401);
+  CHECK(login_from(port, "127.0.0.4", "owner@example.com", "a wrong guess") == 401);
+  // The owner's success cleared the email's count, so 2 of 5 are used;
+  // three more from new addresses reach the limit.
+  for (const auto* source : {"127.0.0.5", "127.0.0.6", "127.0.0.7"}) {
+    CHECK(login_from(port, source, "owner@example.com", "a wrong guess") == 401);
+  }
+  CHECK(login_from(port, "127.0.0.8", "owner@example.com", "a wrong guess") == 429);
 }
 
 TEST_CASE("failed logins from one address across emails get 429") {
