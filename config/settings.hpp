@@ -35,8 +35,9 @@ struct settings {
   /// sending then is disconnected.
   std::chrono::milliseconds http_read_timeout{10000};
   /// Most header fields and bytes of request head (request line and
-  /// fields) accepted; more is answered 431. Poco itself refuses more than
-  /// 100 fields, a name over 256 bytes or a value over 8 KiB with a 400.
+  /// fields) accepted; a request over either limit gets a 431 response.
+  /// Poco itself refuses more than 100 fields, a name over 256 bytes or a
+  /// value over 8 KiB with a 400.
   std::size_t http_max_header_fields = 100;
   std::size_t http_max_header_bytes = 16 * 1024;
   /// Requests served on one keep-alive connection before it is closed.

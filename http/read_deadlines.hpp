@@ -16,12 +16,13 @@ namespace skyiq::http {
 /// Shuts down connections whose client is too slow to send a request.
 ///
 /// Poco's server only bounds the wait for each read, so a client that
-/// sends one byte just before every read timeout holds an HTTP thread for
-/// as long as it likes. Each connection is watched from the moment it is
-/// accepted: it carries a deadline while the server waits for a request's
-/// head and body, and none while the request is handled. One thread checks
-/// the deadlines every `tick` and shuts down the socket of a connection
-/// past its deadline, which ends the blocked read and frees the thread.
+/// sends one byte just before every read timeout keeps an HTTP thread
+/// busy for as long as it likes. Each connection is watched from the
+/// moment it is accepted: it carries a deadline while the server waits
+/// for a request's head and body, and none while the request is handled.
+/// One thread checks the deadlines every `tick` and shuts down the socket
+/// of a connection past its deadline, which ends the blocked read and
+/// frees the thread.
 class read_deadlines {
 public:
   using clock = std::chrono::steady_clock;

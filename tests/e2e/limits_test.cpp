@@ -33,7 +33,7 @@ using std::chrono::steady_clock;
 class raw_connection {
 public:
   // Connects to the gateway on 127.0.0.1, from `source` (any loopback
-  // address) when it is set, so that the gateway sees another client.
+  // address) when it is set, so that the request comes from another client address.
   explicit raw_connection(std::uint16_t port, const std::string& source = "") {
     if (!source.empty()) {
       socket_.impl()->bind(Poco::Net::SocketAddress(source, 0), false);
@@ -207,7 +207,8 @@ TEST_CASE("one account's dashboard requests are rate limited") {
 
 TEST_CASE("a client that sends its request slowly is cut off") {
   gateway_fixture fx;
-  // One HTTP thread: while the slow client holds it, nobody is served.
+  // One HTTP thread: while the slow client occupies it, no other request
+  // is served.
   fx.start({"http.threads=1", "http.read_timeout=500ms",
             "http.idle_timeout=10s"});
   raw_connection slow(fx.gateway->port());
@@ -224,11 +225,11 @@ TEST_CASE("a client that sends its request slowly is cut off") {
       cut = slow.closed;
     }
   }
-  const auto held = steady_clock::now() - started;
+  const auto elapsed = steady_clock::now() - started;
   CHECK(cut);
   // 500 ms and a check interval of 125 ms; the rest is slack for a
   // loaded machine.
-  CHECK(held < std::chrono::seconds(4));
+  CHECK(elapsed < std::chrono::seconds(4));
 
   // The thread is free again.
   auto http = fx.client();
