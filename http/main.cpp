@@ -1,5 +1,6 @@
 // skyiq-gateway: the Sky IQ telephony gateway's executable.
 
+#include "actors/cluster/message_types.hpp"
 #include "actors/node.hpp"
 #include "config/settings.hpp"
 #include "http/server.hpp"
@@ -149,7 +150,7 @@ int run(const config::settings& settings, const sigset_t& signals) {
   }
 
   caf::actor_system_config caf_config;
-  caf::actor_system system(caf_config);
+  caf::actor_system system(cluster::add_message_types(caf_config));
   actors::node_hooks hooks;
   hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };
   hooks.on_twilio_error = [stats](int status, int code) {
