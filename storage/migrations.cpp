@@ -79,6 +79,25 @@ const std::vector<migration>& all_migrations() {
        "CREATE INDEX calls_account_status_created"
        " ON calls (account_id, status, created_at DESC, id DESC)",
      }},
+    {2,
+     "cluster membership and account leases",
+     {
+       // One row per gateway node, with the time of its last heartbeat.
+       "CREATE TABLE cluster_nodes ("
+       " name TEXT PRIMARY KEY,"
+       " address TEXT NOT NULL,"
+       " started_at BIGINT NOT NULL,"
+       " heartbeat_at BIGINT NOT NULL)",
+       // The node that owns an account. A released lease keeps its row
+       // (expires_at 0), so the epoch only ever grows.
+       "CREATE TABLE account_leases ("
+       " account_id TEXT PRIMARY KEY REFERENCES accounts (id)"
+       "  ON DELETE CASCADE,"
+       " owner_node TEXT NOT NULL,"
+       " epoch BIGINT NOT NULL,"
+       " expires_at BIGINT NOT NULL)",
+       "CREATE INDEX account_leases_owner ON account_leases (owner_node)",
+     }},
   };
   return list;
 }

@@ -1,0 +1,31 @@
+#pragma once
+
+// The lease condition for statements of this library that must not apply
+// once a node has lost an account: append `AND <lease_fence_sql()>` to the
+// WHERE clause and its values to the parameters.
+
+#include "storage/sql.hpp"
+#include "storage/types.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace skyiq::storage {
+
+/// The lease under which a write is made.
+struct lease_fence {
+  std::string account_id;
+  std::string node;
+  std::int64_t epoch = 0;
+};
+
+/// Returns a condition, with four `?` placeholders, that is true while
+/// the fence's node holds a live lease on its account at its epoch.
+const char* lease_fence_sql();
+
+/// Appends the values of `lease_fence_sql()`'s placeholders to `params`,
+/// with `now` as the time the lease must outlive.
+void append_fence_params(sql_params& params, const lease_fence& fence,
+                         timestamp_ms now);
+
+} // namespace skyiq::storage
