@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include "config/cluster_settings.hpp"
+
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
@@ -100,22 +102,6 @@ setter positive_duration_field(std::chrono::milliseconds settings::*field,
   };
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) {
-        items.push_back(current);
-      }
-      current.clear();
-    } else if (!std::isspace(static_cast<unsigned char>(c))) {
-      current.push_back(c);
-    }
-  }
-  return items;
-}
-
 const std::map<std::string, setter>& setters() {
   static const std::map<std::string, setter> table = {
       {"http.host", string_field(&settings::http_host, false)},
@@ -209,12 +195,15 @@ const std::map<std::string, setter>& setters() {
          }
          s.log_level = value;
        }},
-      {"cluster.node_name", string_field(&settings::cluster_node_name, true)},
-      {"cluster.listen", string_field(&settings::cluster_listen, true)},
-      {"cluster.peers",
-       [](settings& s, const std::string&, const std::string& value) {
-         s.cluster_peers = split_list(value);
-       }},
+      {"cluster.node_name", cluster_keys::set_node_name},
+      {"cluster.listen", cluster_keys::set_listen},
+      {"cluster.peers", cluster_keys::set_peers},
+      {"cluster.lease_ttl", cluster_keys::set_lease_ttl},
+      {"cluster.heartbeat_interval", cluster_keys::set_heartbeat_interval},
+      {"cluster.tls", cluster_keys::set_tls},
+      {"cluster.tls_cert_file", cluster_keys::set_tls_cert_file},
+      {"cluster.tls_key_file", cluster_keys::set_tls_key_file},
+      {"cluster.tls_ca_file", cluster_keys::set_tls_ca_file},
   };
   return table;
 }
@@ -325,6 +314,7 @@ settings load_settings(const std::optional<std::string>& ini_file,
     }
     apply(result, item.substr(0, eq), item.substr(eq + 1));
   }
+  cluster_keys::check(result);
   return result;
 }
 

@@ -98,9 +98,24 @@ struct settings {
 
   std::string log_level = "information";
 
+  /// This node's name in the cluster; empty runs a single node.
   std::string cluster_node_name;
+  /// host:port on which this node accepts links from its peers.
   std::string cluster_listen;
+  /// host:port of every other node.
   std::vector<std::string> cluster_peers;
+  /// Lifetime of an account lease and of a node's heartbeat: the time
+  /// after which the accounts of a silent node may be taken over.
+  std::chrono::milliseconds cluster_lease_ttl{4000};
+  /// Time between two heartbeats and lease renewals, at most a third of
+  /// `cluster_lease_ttl`.
+  std::chrono::milliseconds cluster_heartbeat_interval{1000};
+  /// Mutual TLS on node links, on by default. It then requires the three
+  /// files below whenever `cluster_node_name` is set.
+  bool cluster_tls = true;
+  std::string cluster_tls_cert_file;
+  std::string cluster_tls_key_file;
+  std::string cluster_tls_ca_file;
 };
 
 /// Error raised for an invalid configuration key or value; its message
