@@ -15,8 +15,6 @@ namespace skyiq::storage {
 
 namespace {
 
-using session_ptr = std::unique_ptr<Poco::Data::Session>;
-
 Poco::Logger& logger() {
   return Poco::Logger::get("gateway.storage");
 }
@@ -75,7 +73,7 @@ connection_pool::connection_pool(storage_target target, pool_options options)
 
 connection_pool::~connection_pool() = default;
 
-session_ptr connection_pool::connect() {
+pooled_session connection_pool::connect() {
   auto session = target_.backend == backend_kind::sqlite
                    ? std::make_unique<Poco::Data::Session>(
                      poco_connector(target_.backend), target_.sqlite_path)
@@ -86,7 +84,7 @@ session_ptr connection_pool::connect() {
        session_setup_sql(target_.backend, options_.busy_timeout)) {
     run_setup(*session, setup, target_);
   }
-  return session;
+  return pooled_session(std::move(session), target_.backend);
 }
 
 caf::expected<sql_connection> connection_pool::acquire() {
@@ -140,8 +138,8 @@ caf::expected<sql_connection> connection_pool::open_new() {
   return make_error(errc::unavailable, std::move(message));
 }
 
-void connection_pool::release(session_ptr session, bool healthy) {
-  std::vector<session_ptr> dropped;
+void connection_pool::release(pooled_session session, bool healthy) {
+  std::vector<pooled_session> dropped;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (healthy) {
