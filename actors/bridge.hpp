@@ -47,10 +47,10 @@ public:
     auto job = [=](caf::event_based_actor* self) {
       if (cached) {
         ask_target<Result>(self, *cached, registry, handles, account_id,
-                           timeout, done, 1, xs...);
+                           done, 1, xs...);
       } else {
-        lookup_and_ask<Result>(self, registry, handles, account_id, timeout,
-                               done, 1, xs...);
+        lookup_and_ask<Result>(self, registry, handles, account_id, done,
+                               1, xs...);
       }
     };
     caf::anon_send(next_actor(), bridge_job{job});
@@ -64,7 +64,7 @@ public:
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
     auto job = [=](caf::event_based_actor* self) {
-      self->request(dest, timeout, xs...)
+      self->request(dest, caf::infinite, xs...)
           .then([done](Result& r) { done->set_value(std::move(r)); },
                 [done](caf::error& e) { done->set_value(std::move(e)); });
     };
@@ -95,14 +95,13 @@ private:
   static void
   lookup_and_ask(caf::event_based_actor* self, const registry_actor& registry,
                  const cache_ptr& handles, const std::string& account_id,
-                 std::chrono::milliseconds timeout, done_ptr<Result> done,
-                 int retries, Ts... xs) {
-    self->request(registry, timeout, account_atom_v, account_id)
+                 done_ptr<Result> done, int retries, Ts... xs) {
+    self->request(registry, caf::infinite, account_atom_v, account_id)
         .then(
             [=](account_actor& target) {
               handles->store(account_id, target);
               ask_target<Result>(self, target, registry, handles, account_id,
-                                 timeout, done, retries, xs...);
+                                 done, retries, xs...);
             },
             [done](caf::error& e) { done->set_value(std::move(e)); });
   }
@@ -111,15 +110,15 @@ private:
   static void
   ask_target(caf::event_based_actor* self, const account_actor& target,
              const registry_actor& registry, const cache_ptr& handles,
-             const std::string& account_id, std::chrono::milliseconds timeout,
-             done_ptr<Result> done, int retries, Ts... xs) {
-    self->request(target, timeout, xs...)
+             const std::string& account_id, done_ptr<Result> done,
+             int retries, Ts... xs) {
+    self->request(target, caf::infinite, xs...)
         .then([done](Result& r) { done->set_value(std::move(r)); },
               [=](caf::error& e) {
                 if (retries > 0 && is_receiver_down(e)) {
                   handles->erase(account_id);
                   lookup_and_ask<Result>(self, registry, handles, account_id,
-                                         timeout, done, retries - 1, xs...);
+                                         done, retries - 1, xs...);
                   return;
                 }
                 done->set_value(std::move(e));
@@ -133,10 +132,12 @@ private:
   template <class Result>
   static caf::expected<Result> wait(std::future<caf::expected<Result>>& future,
                                     std::chrono::milliseconds timeout) {
-    // The actors' own request timeout fires first; this margin only
-    // guards against a lost reply.
-    const auto limit = timeout + std::chrono::milliseconds(500);
-    if (future.wait_for(limit) != std::future_status::ready) {
+    // The bridge actors send their requests without a CAF timeout: CAF 0.17
+    // keeps a request's timeout in its clock until it fires, even after the
+    // reply, which cost a clock entry per request for `timeout`. The
+    // calling thread enforces the deadline instead, and a late reply only
+    // fulfils a promise that nobody waits for.
+    if (future.wait_for(timeout) != std::future_status::ready) {
       return make_error(errc::unavailable,
                         "the gateway did not answer in time: retry later");
     }
