@@ -176,6 +176,100 @@ json to_json(const storage::call_page& page) {
   return out;
 }
 
+namespace {
+
+// Appends `text` as a JSON string. Printable ASCII without quotes or
+// backslashes, which covers ids, CallSids, E.164 numbers and statuses, is
+// copied as it is; anything else goes through nlohmann's serializer, so
+// that escapes and U+FFFD replacements match `json::dump` exactly.
+void put_string(std::string& out, const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+  });
+  if (!plain) {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+void put_field(std::string& out, const char* name) {
+  out += '"';
+  out += name;
+  out += "\":";
+}
+
+void put_time(std::string& out,
+              const std::optional<storage::timestamp_ms>& value) {
+  if (!value) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  out += format_time(*value);
+  out += '"';
+}
+
+// Writes the fields in the order of nlohmann's std::map-based objects,
+// which sort their keys.
+void put_call(std::string& out, const storage::call_record& call) {
+  put_field(out, "callSid");
+  put_string(out, call.call_sid);
+  out += ',';
+  put_field(out, "createdAt");
+  put_time(out, call.created_at);
+  out += ',';
+  put_field(out, "direction");
+  put_string(out, call.direction);
+  out += ',';
+  put_field(out, "durationSeconds");
+  out += call.duration_seconds ? std::to_string(*call.duration_seconds)
+                               : std::string("null");
+  out += ',';
+  put_field(out, "endedAt");
+  put_time(out, call.ended_at);
+  out += ',';
+  put_field(out, "from");
+  put_string(out, call.from);
+  out += ',';
+  put_field(out, "id");
+  put_string(out, call.id);
+  out += ',';
+  put_field(out, "startedAt");
+  put_time(out, call.started_at);
+  out += ',';
+  put_field(out, "status");
+  put_string(out, call.status);
+  out += ',';
+  put_field(out, "to");
+  put_string(out, call.to);
+}
+
+} // namespace
+
+std::string dump_call_page(const storage::call_page& page) {
+  std::string out;
+  out.reserve(64 + 400 * page.calls.size());
+  out += "{\"calls\":[";
+  for (std::size_t i = 0; i < page.calls.size(); ++i) {
+    out += i == 0 ? "{" : ",{";
+    put_call(out, page.calls[i]);
+    out += '}';
+  }
+  out += "],";
+  put_field(out, "nextCursor");
+  if (page.next_cursor.empty()) {
+    out += "null";
+  } else {
+    put_string(out, page.next_cursor);
+  }
+  out += '}';
+  return out;
+}
+
 json to_json(const storage::business_profile& profile) {
   return {
       {"businessName", optional_text(profile.business_name)},

@@ -56,3 +56,45 @@ TEST_CASE("a call renders absent times as null") {
   CHECK(rendered["startedAt"].is_null());
   CHECK(rendered["durationSeconds"].is_null());
 }
+
+namespace {
+
+skyiq::storage::call_record sample_call(const std::string& text) {
+  skyiq::storage::call_record call;
+  call.id = "id-" + text;
+  call.call_sid = "CA" + text;
+  call.from = "+14155550100";
+  call.to = text;
+  call.direction = "inbound";
+  call.status = "completed";
+  call.created_at = 1764860400123;
+  call.started_at = 1764860401000;
+  call.duration_seconds = 42;
+  return call;
+}
+
+std::string dump_tree(const skyiq::storage::call_page& page) {
+  return to_json(page).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+} // namespace
+
+TEST_CASE("dump_call_page matches the JSON tree's dump") {
+  const std::vector<std::string> texts = {
+      "plain",        "",           "quote\" and \\ backslash",
+      "tab\tnewline\n", "control\x01", "caf\xc3\xa9 and \xe2\x82\xac",
+      "bad \xff utf-8", "cut \xe2\x82", "del\x7f",
+  };
+  skyiq::storage::call_page page;
+  CHECK(dump_call_page(page) == dump_tree(page));
+  for (const auto& text : texts) {
+    page.calls.push_back(sample_call(text));
+    INFO("after the call with " << text);
+    CHECK(dump_call_page(page) == dump_tree(page));
+  }
+  page.calls.back().started_at.reset();
+  page.calls.back().duration_seconds.reset();
+  page.calls.back().ended_at = -1;
+  page.next_cursor = "MTc2NDg2MDQwMDEyMzppZA";
+  CHECK(dump_call_page(page) == dump_tree(page));
+}
