@@ -79,6 +79,9 @@ struct settings {
   std::chrono::milliseconds actors_idle_timeout{600000};
   /// Detached worker threads for blocking storage and Twilio calls.
   std::size_t actors_io_workers = 8;
+  /// CAF scheduler policy: `sharing` (one queue, idle threads block on
+  /// it) or `stealing` (per-thread queues, idle threads poll).
+  std::string actors_scheduler = "sharing";
 
   std::string log_level = "information";
 

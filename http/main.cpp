@@ -149,6 +149,9 @@ int run(const config::settings& settings, const sigset_t& signals) {
   }
 
   caf::actor_system_config caf_config;
+  caf_config.set("scheduler.policy", settings.actors_scheduler == "stealing"
+                                        ? caf::atom("stealing")
+                                        : caf::atom("sharing"));
   caf::actor_system system(caf_config);
   actors::node_hooks hooks;
   hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };

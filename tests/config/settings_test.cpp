@@ -81,3 +81,13 @@ TEST_CASE("a named configuration file must exist") {
                   config_error);
   CHECK_NOTHROW(load_settings(std::string("no-such.ini"), false, {}, {}));
 }
+
+TEST_CASE("actors.scheduler accepts sharing and stealing") {
+  CHECK(load_settings(std::nullopt, false, {}, {}).actors_scheduler ==
+        "sharing");
+  CHECK(load_settings(std::nullopt, false, {}, {"actors.scheduler=stealing"})
+            .actors_scheduler == "stealing");
+  CHECK_THROWS_AS(
+      load_settings(std::nullopt, false, {}, {"actors.scheduler=fifo"}),
+      config_error);
+}
