@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -44,13 +45,16 @@ public:
     auto future = done->get_future();
     auto cached = handles_->find(account_id);
     auto handles = handles_;
+    // Shared, so that the job and a retry copy the request only when
+    // they send it.
+    auto args = std::make_shared<const std::tuple<Ts...>>(std::move(xs)...);
     auto job = [=](caf::event_based_actor* self) {
       if (cached) {
         ask_target<Result>(self, *cached, registry, handles, account_id,
-                           done, 1, xs...);
+                           done, 1, args);
       } else {
         lookup_and_ask<Result>(self, registry, handles, account_id, done,
-                               1, xs...);
+                               1, args);
       }
     };
     caf::anon_send(next_actor(), bridge_job{job});
@@ -91,17 +95,20 @@ private:
   template <class Result>
   using done_ptr = std::shared_ptr<std::promise<caf::expected<Result>>>;
 
+  template <class... Ts>
+  using args_ptr = std::shared_ptr<const std::tuple<Ts...>>;
+
   template <class Result, class... Ts>
   static void
   lookup_and_ask(caf::event_based_actor* self, const registry_actor& registry,
                  const cache_ptr& handles, const std::string& account_id,
-                 done_ptr<Result> done, int retries, Ts... xs) {
+                 done_ptr<Result> done, int retries, args_ptr<Ts...> args) {
     self->request(registry, caf::infinite, account_atom_v, account_id)
         .then(
             [=](account_actor& target) {
               handles->store(account_id, target);
               ask_target<Result>(self, target, registry, handles, account_id,
-                                 done, retries, xs...);
+                                 done, retries, args);
             },
             [done](caf::error& e) { done->set_value(std::move(e)); });
   }
@@ -111,14 +118,17 @@ private:
   ask_target(caf::event_based_actor* self, const account_actor& target,
              const registry_actor& registry, const cache_ptr& handles,
              const std::string& account_id, done_ptr<Result> done,
-             int retries, Ts... xs) {
-    self->request(target, caf::infinite, xs...)
+             int retries, args_ptr<Ts...> args) {
+    auto send = [&](const Ts&... xs) {
+      return self->request(target, caf::infinite, xs...);
+    };
+    std::apply(send, *args)
         .then([done](Result& r) { done->set_value(std::move(r)); },
               [=](caf::error& e) {
                 if (retries > 0 && is_receiver_down(e)) {
                   handles->erase(account_id);
                   lookup_and_ask<Result>(self, registry, handles, account_id,
-                                         done, retries - 1, xs...);
+                                         done, retries - 1, args);
                   return;
                 }
                 done->set_value(std::move(e));
