@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
+#include "actors/reply_actor.hpp"
 #include "storage/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -41,24 +42,32 @@ public:
   caf::expected<Result>
   ask_account(const registry_actor& registry, const std::string& account_id,
               std::chrono::milliseconds timeout, Ts... xs) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto cached = handles_->find(account_id);
+    if (cached) {
+      // A cached handle is asked straight from this thread; only a
+      // lookup in the registry goes through a bridge actor.
+      auto direct = std::make_shared<reply_promise<Result>>();
+      auto future = direct->get_future();
+      send_request<Result>(*system_, *cached, direct, xs...);
+      auto result = wait(future, timeout);
+      if (result || !is_receiver_down(result.error())) {
+        return result;
+      }
+      handles_->erase(account_id);
+    }
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
-    auto cached = handles_->find(account_id);
     auto handles = handles_;
-    // Shared, so that the job and a retry copy the request only when
-    // they send it.
     auto args = std::make_shared<const std::tuple<Ts...>>(std::move(xs)...);
     auto job = [=](caf::event_based_actor* self) {
-      if (cached) {
-        ask_target<Result>(self, *cached, registry, handles, account_id,
-                           done, 1, args);
-      } else {
-        lookup_and_ask<Result>(self, registry, handles, account_id, done,
-                               1, args);
-      }
+      lookup_and_ask<Result>(self, registry, handles, account_id, done, 1,
+                             args);
     };
     caf::anon_send(next_actor(), bridge_job{job});
-    return wait(future, timeout);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return wait(future, std::max(left, std::chrono::milliseconds(0)));
   }
 
   /// Asks `dest` directly and waits at most `timeout` for its `Result`.
@@ -156,6 +165,7 @@ private:
 
   caf::actor next_actor();
 
+  caf::actor_system* system_;
   std::vector<caf::actor> actors_;
   std::atomic<std::size_t> next_{0};
   cache_ptr handles_ = std::make_shared<handle_cache>();
