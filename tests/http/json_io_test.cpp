@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <ctime>
+
 using namespace skyiq::http;
 
 TEST_CASE("parse_object names the byte of a syntax error") {
@@ -97,4 +100,40 @@ TEST_CASE("dump_call_page matches the JSON tree's dump") {
   page.calls.back().ended_at = -1;
   page.next_cursor = "MTc2NDg2MDQwMDEyMzppZA";
   CHECK(dump_call_page(page) == dump_tree(page));
+}
+
+namespace {
+
+// The gmtime_r-based formatting that format_time replaced.
+std::string format_with_gmtime(skyiq::storage::timestamp_ms ms) {
+  const std::time_t seconds =
+      static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  const int millis = static_cast<int>(ms - seconds * 1000LL);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[80];
+  std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                parts.tm_hour, parts.tm_min, parts.tm_sec, millis);
+  return text;
+}
+
+} // namespace
+
+TEST_CASE("format_time agrees with gmtime_r") {
+  const std::vector<skyiq::storage::timestamp_ms> fixed = {
+      -1,           -999,          -1000,         -86400000,
+      951782400000, 951868799999,  4107542399999, 253402300799999,
+      1709164800123, 1767225599999, 1764860400123,
+  };
+  for (const auto ms : fixed) {
+    INFO("ms = " << ms);
+    CHECK(format_time(ms) == format_with_gmtime(ms));
+  }
+  // Every 7 hours, 13 minutes and 17.011 seconds from 1900 to 2200.
+  for (skyiq::storage::timestamp_ms ms = -2208988800000;
+       ms < 7258118400000; ms += 25997011) {
+    INFO("ms = " << ms);
+    REQUIRE(format_time(ms) == format_with_gmtime(ms));
+  }
 }
