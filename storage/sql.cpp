@@ -67,6 +67,13 @@ std::string sql_row::text(std::size_t column) const {
   return std::string();
 }
 
+std::string sql_row::take_text(std::size_t column) {
+  if (auto text = std::get_if<std::string>(&cells_.at(column))) {
+    return std::move(*text);
+  }
+  return this->text(column);
+}
+
 std::optional<std::string> sql_row::optional_text(std::size_t column) const {
   if (is_null(column)) {
     return std::nullopt;

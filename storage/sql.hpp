@@ -80,6 +80,8 @@ public:
   /// Returns the column as text; empty when NULL.
   std::string text(std::size_t column) const;
   std::optional<std::string> optional_text(std::size_t column) const;
+  /// Returns the column as `text` does, moving a text value out of the row.
+  std::string take_text(std::size_t column);
   /// Returns the column as an integer; 0 when NULL. Throws
   /// Poco::SyntaxException for text that is not an integer.
   std::int64_t integer(std::size_t column) const;
