@@ -69,7 +69,7 @@ private:
   /// signed AccountSid is this account's Account SID.
   caf::error authenticate(const twilio_request& request) const;
 
-  /// Runs `job` on a storage worker and delivers its `T` to `rp`.
+  /// Runs `job` on a storage worker, which delivers its `T` to `rp`.
   template <class T, class Job>
   void run_storage(promise<T> rp, Job job);
 
@@ -84,7 +84,9 @@ private:
   std::vector<storage::claimed_number> numbers_;
   std::shared_ptr<const account_environment> env_;
   /// Requests sent to workers and not yet answered; the actor does not
-  /// exit on idleness while any is open.
+  /// exit on idleness while any is open. Jobs delegated to the writer or a
+  /// storage worker are not counted: their reply goes to the requester,
+  /// not through this actor.
   std::size_t in_flight_ = 0;
 };
 

@@ -14,7 +14,8 @@ caf::behavior bridge_actor(caf::event_based_actor* self) {
 
 } // namespace
 
-bridge::bridge(caf::actor_system& system, std::size_t actors) {
+bridge::bridge(caf::actor_system& system, std::size_t actors)
+    : system_(&system) {
   for (std::size_t i = 0; i < std::max<std::size_t>(actors, 1); ++i) {
     actors_.push_back(system.spawn(bridge_actor));
   }

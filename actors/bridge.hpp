@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
+#include "actors/reply_actor.hpp"
 #include "storage/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -40,21 +42,32 @@ public:
   caf::expected<Result>
   ask_account(const registry_actor& registry, const std::string& account_id,
               std::chrono::milliseconds timeout, Ts... xs) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto cached = handles_->find(account_id);
+    if (cached) {
+      // A cached handle is asked straight from this thread; only a
+      // lookup in the registry goes through a bridge actor.
+      auto direct = std::make_shared<reply_promise<Result>>();
+      auto future = direct->get_future();
+      send_request<Result>(*system_, *cached, direct, xs...);
+      auto result = wait(future, timeout);
+      if (result || !is_receiver_down(result.error())) {
+        return result;
+      }
+      handles_->erase(account_id);
+    }
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
-    auto cached = handles_->find(account_id);
     auto handles = handles_;
+    auto args = std::make_shared<const std::tuple<Ts...>>(std::move(xs)...);
     auto job = [=](caf::event_based_actor* self) {
-      if (cached) {
-        ask_target<Result>(self, *cached, registry, handles, account_id,
-                           timeout, done, 1, xs...);
-      } else {
-        lookup_and_ask<Result>(self, registry, handles, account_id, timeout,
-                               done, 1, xs...);
-      }
+      lookup_and_ask<Result>(self, registry, handles, account_id, done, 1,
+                             args);
     };
     caf::anon_send(next_actor(), bridge_job{job});
-    return wait(future, timeout);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return wait(future, std::max(left, std::chrono::milliseconds(0)));
   }
 
   /// Asks `dest` directly and waits at most `timeout` for its `Result`.
@@ -64,7 +77,7 @@ public:
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
     auto job = [=](caf::event_based_actor* self) {
-      self->request(dest, timeout, xs...)
+      self->request(dest, caf::infinite, xs...)
           .then([done](Result& r) { done->set_value(std::move(r)); },
                 [done](caf::error& e) { done->set_value(std::move(e)); });
     };
@@ -91,18 +104,20 @@ private:
   template <class Result>
   using done_ptr = std::shared_ptr<std::promise<caf::expected<Result>>>;
 
+  template <class... Ts>
+  using args_ptr = std::shared_ptr<const std::tuple<Ts...>>;
+
   template <class Result, class... Ts>
   static void
   lookup_and_ask(caf::event_based_actor* self, const registry_actor& registry,
                  const cache_ptr& handles, const std::string& account_id,
-                 std::chrono::milliseconds timeout, done_ptr<Result> done,
-                 int retries, Ts... xs) {
-    self->request(registry, timeout, account_atom_v, account_id)
+                 done_ptr<Result> done, int retries, args_ptr<Ts...> args) {
+    self->request(registry, caf::infinite, account_atom_v, account_id)
         .then(
             [=](account_actor& target) {
               handles->store(account_id, target);
               ask_target<Result>(self, target, registry, handles, account_id,
-                                 timeout, done, retries, xs...);
+                                 done, retries, args);
             },
             [done](caf::error& e) { done->set_value(std::move(e)); });
   }
@@ -111,15 +126,18 @@ private:
   static void
   ask_target(caf::event_based_actor* self, const account_actor& target,
              const registry_actor& registry, const cache_ptr& handles,
-             const std::string& account_id, std::chrono::milliseconds timeout,
-             done_ptr<Result> done, int retries, Ts... xs) {
-    self->request(target, timeout, xs...)
+             const std::string& account_id, done_ptr<Result> done,
+             int retries, args_ptr<Ts...> args) {
+    auto send = [&](const Ts&... xs) {
+      return self->request(target, caf::infinite, xs...);
+    };
+    std::apply(send, *args)
         .then([done](Result& r) { done->set_value(std::move(r)); },
               [=](caf::error& e) {
                 if (retries > 0 && is_receiver_down(e)) {
                   handles->erase(account_id);
                   lookup_and_ask<Result>(self, registry, handles, account_id,
-                                         timeout, done, retries - 1, xs...);
+                                         done, retries - 1, args);
                   return;
                 }
                 done->set_value(std::move(e));
@@ -133,10 +151,12 @@ private:
   template <class Result>
   static caf::expected<Result> wait(std::future<caf::expected<Result>>& future,
                                     std::chrono::milliseconds timeout) {
-    // The actors' own request timeout fires first; this margin only
-    // guards against a lost reply.
-    const auto limit = timeout + std::chrono::milliseconds(500);
-    if (future.wait_for(limit) != std::future_status::ready) {
+    // The bridge actors send their requests without a CAF timeout: CAF 0.17
+    // keeps a request's timeout in its clock until it fires, even after the
+    // reply, which cost a clock entry per request for `timeout`. The
+    // calling thread enforces the deadline instead, and a late reply only
+    // fulfils a promise that nobody waits for.
+    if (future.wait_for(timeout) != std::future_status::ready) {
       return make_error(errc::unavailable,
                         "the gateway did not answer in time: retry later");
     }
@@ -145,6 +165,7 @@ private:
 
   caf::actor next_actor();
 
+  caf::actor_system* system_;
   std::vector<caf::actor> actors_;
   std::atomic<std::size_t> next_{0};
   cache_ptr handles_ = std::make_shared<handle_cache>();

@@ -10,6 +10,9 @@
 
 #include <Poco/Logger.h>
 
+#include <optional>
+#include <string>
+
 namespace skyiq::actors {
 
 namespace {
@@ -17,6 +20,8 @@ namespace {
 struct pending_write {
   storage::call_write write;
   caf::response_promise promise;
+  /// Sent instead of the record once the write is durable, when set.
+  std::optional<std::string> answer;
 };
 
 class batch_loop {
@@ -44,6 +49,9 @@ private:
         [&](write_atom, storage::call_write& write) {
           enqueue(std::move(write));
         },
+        [&](write_atom, storage::call_write& write, std::string& answer) {
+          enqueue(std::move(write), std::move(answer));
+        },
         [&](stop_atom) { running_ = false; },
         [&](caf::exit_msg&) { running_ = false; },
         caf::after(std::chrono::seconds(0)) >> [&] { received = false; });
@@ -55,12 +63,17 @@ private:
         [&](write_atom, storage::call_write& write) {
           enqueue(std::move(write));
         },
+        [&](write_atom, storage::call_write& write, std::string& answer) {
+          enqueue(std::move(write), std::move(answer));
+        },
         [&](stop_atom) { running_ = false; },
         [&](caf::exit_msg&) { running_ = false; });
   }
 
-  void enqueue(storage::call_write&& write) {
-    batch_.push_back({std::move(write), self_->make_response_promise()});
+  void enqueue(storage::call_write&& write,
+               std::optional<std::string> answer = std::nullopt) {
+    batch_.push_back(
+        {std::move(write), self_->make_response_promise(), std::move(answer)});
   }
 
   void commit() {
@@ -70,11 +83,13 @@ private:
     std::vector<storage::call_write> writes;
     writes.reserve(batch_.size());
     for (auto& item : batch_) {
-      writes.push_back(item.write);
+      writes.push_back(std::move(item.write));
     }
     auto results = writer_->commit(writes);
     for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (i < results.size() && results[i]) {
+      if (i < results.size() && results[i] && batch_[i].answer) {
+        batch_[i].promise.deliver(std::move(*batch_[i].answer));
+      } else if (i < results.size() && results[i]) {
         batch_[i].promise.deliver(std::move(*results[i]));
       } else if (i < results.size()) {
         batch_[i].promise.deliver(std::move(results[i].error()));

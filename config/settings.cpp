@@ -183,6 +183,13 @@ const std::map<std::string, setter>& setters() {
       {"actors.idle_timeout", duration_field(&settings::actors_idle_timeout)},
       {"actors.io_workers",
        unsigned_field(&settings::actors_io_workers, 1, 256)},
+      {"actors.scheduler",
+       [](settings& s, const std::string& key, const std::string& value) {
+         if (value != "sharing" && value != "stealing") {
+           reject(key, value, "sharing or stealing");
+         }
+         s.actors_scheduler = value;
+       }},
       {"log.level",
        [](settings& s, const std::string& key, const std::string& value) {
          static const std::vector<std::string> levels = {

@@ -55,7 +55,8 @@ struct settings {
   std::size_t storage_pool_size = 4;
   /// Largest number of call records committed in one transaction.
   std::size_t storage_max_batch = 256;
-  /// Time one storage operation may take before the caller gives up.
+  /// Bounds the store's lock, pool and PostgreSQL statement waits, and the
+  /// time an account actor waits for a storage job it does not delegate.
   std::chrono::milliseconds storage_timeout{5000};
 
   /// File holding the 256-bit master key as 64 hex characters.
@@ -95,6 +96,9 @@ struct settings {
   std::chrono::milliseconds actors_idle_timeout{600000};
   /// Detached worker threads for blocking storage and Twilio calls.
   std::size_t actors_io_workers = 8;
+  /// CAF scheduler policy: `sharing` (one queue, idle threads block on
+  /// it) or `stealing` (per-thread queues, idle threads poll).
+  std::string actors_scheduler = "sharing";
 
   std::string log_level = "information";
 

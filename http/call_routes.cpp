@@ -71,7 +71,9 @@ response list_calls(services& app, request& req) {
   if (!page) {
     return error_response(page.error());
   }
-  return json_response(200, to_json(*page));
+  response result;
+  result.body = dump_call_page(*page);
+  return result;
 }
 
 bool looks_like_number(const std::string& party) {

@@ -41,6 +41,9 @@ std::string format_time(storage::timestamp_ms ms);
 
 json to_json(const storage::call_record& call);
 json to_json(const storage::call_page& page);
+/// Returns `to_json(page).dump()` with invalid UTF-8 replaced by U+FFFD,
+/// written straight into one string without building the JSON tree.
+std::string dump_call_page(const storage::call_page& page);
 json to_json(const storage::business_profile& profile);
 json to_json(const actors::setup_result& result);
 json to_json(const actors::number_list& numbers);

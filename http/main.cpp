@@ -113,16 +113,19 @@ int fail(Poco::Logger& log, const std::string& event, const caf::error& err) {
   return 1;
 }
 
-// Sizes the store's own waits by storage.timeout, the time an actor waits
-// for a storage reply. A lock wait and a pool wait get 2/5 of it each, so
-// that a locked or exhausted store fails with its own error (logged,
-// counted, sent as 503 `unavailable`) before the actor gives up, and a
-// write that got 503 is not committed afterwards. A write queued behind a
-// slow batch in the group-commit writer waits longer and can still time
-// out in the actor first. A PostgreSQL statement without a reply for the
-// whole storage.timeout (a hung server) has its connection shut down, so
-// that requests served on HTTP threads, such as token checks and /readyz,
-// fail too instead of waiting without end.
+// Sizes the store's own waits by storage.timeout. A lock wait and a pool
+// wait get 2/5 of it each, so that a locked or exhausted store fails with
+// its own error (logged, counted, sent as 503 `unavailable`). Account
+// loads, profile updates and status callbacks give up after
+// storage.timeout, so a write that got 503 there is not committed
+// afterwards. Voice webhooks and call lists wait for the writer's or
+// storage worker's own reply, up to http.request_timeout. A write queued
+// behind slow batches in the group-commit writer can outlast that: its
+// webhook gets 503 and the write may still commit, and Twilio's retry
+// then finds the existing CallSid. A PostgreSQL statement without a
+// reply for the whole storage.timeout (a hung server) has its connection
+// shut down, so that requests served on HTTP threads, such as token
+// checks and /readyz, fail too instead of waiting without end.
 storage::database_options storage_options(
     const config::settings& settings,
     const std::shared_ptr<http::metrics>& stats) {
@@ -144,12 +147,19 @@ int run(const config::settings& settings, const sigset_t& signals) {
     return fail(log, "master-key-failed", key.error());
   }
   auto stats = std::make_shared<http::metrics>();
+  if (!storage::use_multithreaded_sqlite()) {
+    log.warning("sqlite-thread-mode-unchanged message=\"SQLite stays in "
+                "serialized mode\"");
+  }
   auto database = storage::database::open(storage_options(settings, stats));
   if (!database) {
     return fail(log, "storage-open-failed", database.error());
   }
 
   caf::actor_system_config caf_config;
+  caf_config.set("scheduler.policy", settings.actors_scheduler == "stealing"
+                                        ? caf::atom("stealing")
+                                        : caf::atom("sharing"));
   caf::actor_system system(cluster::add_message_types(caf_config));
   actors::node_hooks hooks;
   hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };

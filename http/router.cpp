@@ -45,6 +45,7 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 void router::add(route r) {
+  patterns_.push_back(split_path(r.pattern));
   routes_.push_back(std::move(r));
 }
 
@@ -52,9 +53,10 @@ route_match router::match(const std::string& method,
                           const std::string& path) const {
   route_match result;
   const auto segments = split_path(path);
-  for (const auto& r : routes_) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& r = routes_[i];
     std::map<std::string, std::string> params;
-    if (!match_segments(split_path(r.pattern), segments, params)) {
+    if (!match_segments(patterns_[i], segments, params)) {
       continue;
     }
     if (r.method == method) {

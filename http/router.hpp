@@ -57,6 +57,8 @@ public:
 
 private:
   std::vector<route> routes_;
+  /// Segments of each route's pattern, split once in `add`.
+  std::vector<std::vector<std::string>> patterns_;
 };
 
 /// Splits a path into its segments. An empty segment (as in `//` or a

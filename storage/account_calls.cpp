@@ -81,9 +81,11 @@ account_store::list_calls(const call_query& query) const {
     db_->pool(), "list calls",
     [&](sql_connection& connection) -> caf::expected<call_page> {
       call_page page;
-      for (const auto& row : connection.query(
-             page_sql(query, after), page_params(account_id_, query, after))) {
-        page.calls.push_back(read_call(row));
+      auto rows = connection.query(page_sql(query, after),
+                                   page_params(account_id_, query, after));
+      page.calls.reserve(rows.size());
+      for (auto& row : rows) {
+        page.calls.push_back(read_call(std::move(row)));
       }
       if (page.calls.size() > query.limit) {
         page.calls.pop_back();

@@ -22,14 +22,14 @@ const char* const call_columns
   = "id, call_sid, from_number, to_number, direction, status, created_at, "
     "started_at, ended_at, duration_seconds, last_sequence";
 
-call_record read_call(const sql_row& row) {
+call_record read_call(sql_row&& row) {
   call_record call;
-  call.id = row.text(0);
-  call.call_sid = row.text(1);
-  call.from = row.text(2);
-  call.to = row.text(3);
-  call.direction = row.text(4);
-  call.status = row.text(5);
+  call.id = row.take_text(0);
+  call.call_sid = row.take_text(1);
+  call.from = row.take_text(2);
+  call.to = row.take_text(3);
+  call.direction = row.take_text(4);
+  call.status = row.take_text(5);
   call.created_at = row.integer(6);
   call.started_at = row.optional_integer(7);
   call.ended_at = row.optional_integer(8);
@@ -64,7 +64,7 @@ std::optional<call_record> select_call_by_sid(sql_connection& connection,
   if (!row) {
     return std::nullopt;
   }
-  return read_call(*row);
+  return read_call(std::move(*row));
 }
 
 bool insert_call_if_absent(sql_connection& connection,

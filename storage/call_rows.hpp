@@ -16,7 +16,8 @@ namespace skyiq::storage {
 /// Columns of `calls` in the order `read_call` reads them.
 extern const char* const call_columns;
 
-call_record read_call(const sql_row& row);
+/// Builds a call from a row of `call_columns`, moving its text out.
+call_record read_call(sql_row&& row);
 
 /// Checks what the database cannot: a non-empty CallSid and one of
 /// Twilio's call statuses. Errors: errc::invalid_request naming the field.

@@ -104,6 +104,15 @@ void discard(session_ptr session) {
   }
 }
 
+// Destroys a pooled session: its cached statements first, then the
+// session as above.
+void discard(pooled_session pooled) {
+  pooled.statements.reset();
+  if (pooled.session) {
+    discard(std::move(pooled.session));
+  }
+}
+
 } // namespace
 
 connection_pool::connection_pool(storage_target target, pool_options options)
@@ -123,7 +132,7 @@ connection_pool::~connection_pool() {
   }
 }
 
-session_ptr connection_pool::connect() {
+pooled_session connection_pool::connect() {
   if (target_.backend == backend_kind::postgresql) {
     probe_postgresql(target_.connection_string);
   }
@@ -142,7 +151,7 @@ session_ptr connection_pool::connect() {
     discard(std::move(session));
     throw;
   }
-  return session;
+  return pooled_session(std::move(session), target_.backend);
 }
 
 caf::expected<sql_connection> connection_pool::acquire() {
@@ -196,8 +205,8 @@ caf::expected<sql_connection> connection_pool::open_new() {
   return make_error(errc::unavailable, std::move(message));
 }
 
-void connection_pool::release(session_ptr session, bool healthy) {
-  std::vector<session_ptr> dropped;
+void connection_pool::release(pooled_session session, bool healthy) {
+  std::vector<pooled_session> dropped;
   {
     std::lock_guard<std::mutex> guard(mutex_);
     if (healthy) {

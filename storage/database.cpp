@@ -7,6 +7,7 @@
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Logger.h>
 
 #include <cerrno>
@@ -14,6 +15,11 @@
 #include <mutex>
 
 namespace skyiq::storage {
+
+bool use_multithreaded_sqlite() {
+  using Poco::Data::SQLite::Utility;
+  return Utility::setThreadMode(Utility::THREAD_MODE_MULTI);
+}
 
 namespace {
 

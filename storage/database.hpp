@@ -38,6 +38,14 @@ struct database_options {
   std::function<void()> on_failure;
 };
 
+/// Switches SQLite to its multi-thread mode, in which a connection takes no
+/// mutex on each API call, such as the three `sqlite3_column_*` calls per
+/// column read. That is safe here because the pool lends each connection,
+/// and the statements prepared on it, to one thread at a time. Must run before any
+/// SQLite connection of the process is open, because it shuts SQLite down
+/// and initializes it again. Returns false when SQLite refused.
+bool use_multithreaded_sqlite();
+
 /// The shared store: a connection pool over SQLite or PostgreSQL with the
 /// schema migrated to the current version. Thread-safe. The repositories
 /// (user_store, number_directory, account_store, call_writer) borrow

@@ -24,12 +24,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
 namespace Poco::Data {
 class Statement;
 } // namespace Poco::Data
+
+struct sqlite3;
+struct sqlite3_stmt;
 
 namespace skyiq::storage {
 
@@ -51,6 +55,11 @@ public:
 
   void bind_to(Poco::Data::Statement& statement) const;
 
+  /// Binds the value to the 1-based parameter `index` of a native SQLite
+  /// statement. The text is not copied, so the value must outlive the
+  /// statement's execution.
+  int bind_to(sqlite3_stmt* statement, int index) const;
+
 private:
   std::variant<std::monostate, std::int64_t, std::string> value_;
 };
@@ -60,20 +69,66 @@ using sql_params = std::vector<sql_value>;
 /// One result row; columns are read by position.
 class sql_row {
 public:
-  sql_row(std::vector<Poco::Dynamic::Var> values, std::vector<bool> nulls)
-    : values_(std::move(values)), nulls_(std::move(nulls)) {
+  /// One column value: NULL, a SQLite integer or text, or a Poco value
+  /// (PostgreSQL results, and SQLite REAL values).
+  using cell = std::variant<std::monostate, std::int64_t, std::string,
+                            Poco::Dynamic::Var>;
+
+  explicit sql_row(std::vector<cell> cells) : cells_(std::move(cells)) {
   }
 
   /// Returns the column as text; empty when NULL.
   std::string text(std::size_t column) const;
   std::optional<std::string> optional_text(std::size_t column) const;
-  /// Returns the column as an integer; 0 when NULL.
+  /// Returns the column as `text` does, moving a text value out of the row.
+  std::string take_text(std::size_t column);
+  /// Returns the column as an integer; 0 when NULL. Throws
+  /// Poco::SyntaxException for text that is not an integer.
   std::int64_t integer(std::size_t column) const;
   std::optional<std::int64_t> optional_integer(std::size_t column) const;
 
 private:
-  std::vector<Poco::Dynamic::Var> values_;
-  std::vector<bool> nulls_;
+  bool is_null(std::size_t column) const;
+
+  std::vector<cell> cells_;
+};
+
+/// Prepared SQLite statements of one connection, by SQL text. Preparing
+/// costs more than running most of the gateway's statements, so each is
+/// prepared once per connection and reset after every use.
+class sqlite_statement_cache {
+public:
+  sqlite_statement_cache() = default;
+  sqlite_statement_cache(const sqlite_statement_cache&) = delete;
+  sqlite_statement_cache& operator=(const sqlite_statement_cache&) = delete;
+  ~sqlite_statement_cache();
+
+  /// Returns the statement of `sql` on `db`, preparing it on first use.
+  /// Throws a Poco::Data::SQLite exception when `sql` does not compile.
+  sqlite3_stmt* get(sqlite3* db, const std::string& sql);
+
+private:
+  void clear();
+
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+/// A pooled session and, for SQLite, its prepared statements, which are
+/// finalized before the session closes.
+struct pooled_session {
+  std::unique_ptr<Poco::Data::Session> session;
+  std::unique_ptr<sqlite_statement_cache> statements;
+
+  pooled_session() = default;
+  pooled_session(std::unique_ptr<Poco::Data::Session> opened,
+                 backend_kind backend);
+  pooled_session(pooled_session&&) noexcept = default;
+  pooled_session& operator=(pooled_session&& other) noexcept;
+  ~pooled_session();
+
+  explicit operator bool() const {
+    return session != nullptr;
+  }
 };
 
 class connection_pool;
@@ -84,8 +139,8 @@ class statement_watchdog;
 /// which `with_connection` turns into errors.
 class sql_connection {
 public:
-  sql_connection(connection_pool& pool,
-                 std::unique_ptr<Poco::Data::Session> session, bool reused);
+  sql_connection(connection_pool& pool, pooled_session session,
+                 bool reused);
   sql_connection(sql_connection&& other) noexcept;
   sql_connection& operator=(sql_connection&&) = delete;
   ~sql_connection();
@@ -140,9 +195,13 @@ private:
   template <class Run>
   auto with_deadline(Run&& run) -> decltype(run());
   std::size_t run_plain(const char* sql);
+  sqlite3* sqlite_handle() const;
+  std::size_t execute_sqlite(const std::string& sql, const sql_params& params);
+  std::vector<sql_row> query_sqlite(const std::string& sql,
+                                    const sql_params& params);
 
   connection_pool* pool_;
-  std::unique_ptr<Poco::Data::Session> session_;
+  pooled_session session_;
   bool reused_;
   bool in_transaction_ = false;
   bool outcome_uncertain_ = false;
@@ -200,7 +259,7 @@ public:
   }
 
   /// Returns a session; called by `sql_connection`.
-  void release(std::unique_ptr<Poco::Data::Session> session, bool healthy);
+  void release(pooled_session session, bool healthy);
 
   /// Reports one failed operation to `pool_options::on_failure`.
   void count_failure() const;
@@ -217,14 +276,14 @@ public:
 
 private:
   caf::expected<sql_connection> open_new();
-  std::unique_ptr<Poco::Data::Session> connect();
+  pooled_session connect();
   void log_failure(const std::string& message);
 
   storage_target target_;
   pool_options options_;
   std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<std::unique_ptr<Poco::Data::Session>> idle_;
+  std::vector<pooled_session> idle_;
   std::size_t open_count_ = 0;
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::size_t suppressed_failures_ = 0;

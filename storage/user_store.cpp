@@ -18,6 +18,8 @@ constexpr std::size_t min_password_length = 8;
 constexpr std::size_t max_password_length = 1024;
 constexpr std::size_t max_email_length = 254;
 constexpr std::size_t token_length = 43;
+// Bounds the session cache at a few MiB.
+constexpr std::size_t max_cached_sessions = 20000;
 
 std::string normalize_email(const std::string& email) {
   auto first = email.find_first_not_of(" \t\r\n");
@@ -106,7 +108,8 @@ void insert_session(sql_connection& connection, const std::string& account_id,
 
 user_store::user_store(std::shared_ptr<database> db, argon2_params params,
                        std::chrono::seconds session_ttl)
-  : db_(std::move(db)), params_(params), session_ttl_(session_ttl) {
+  : db_(std::move(db)), params_(params), session_ttl_(session_ttl),
+    sessions_(session_cache_ttl, max_cached_sessions) {
   auto dummy = hash_password(random_token(), params_);
   if (dummy) {
     dummy_hash_ = std::move(*dummy);
@@ -207,16 +210,24 @@ user_store::authenticate(const std::string& token) {
     return no_session();
   }
   auto token_hash = sha256_hex(token);
+  if (auto cached = sessions_.find(token_hash, now_ms())) {
+    return std::move(*cached);
+  }
+  auto generation = sessions_.begin_lookup();
   return with_connection(
     db_->pool(), "authenticate",
     [&](sql_connection& connection) -> caf::expected<std::string> {
       auto row = connection.query_one("SELECT account_id, expires_at "
                                       "FROM sessions WHERE token_hash = ?",
                                       {token_hash});
-      if (!row || row->integer(1) <= now_ms()) {
+      auto now = now_ms();
+      if (!row || row->integer(1) <= now) {
         return no_session();
       }
-      return row->text(0);
+      auto account_id = row->text(0);
+      sessions_.store(token_hash, account_id, row->integer(1), generation,
+                      now);
+      return account_id;
     });
 }
 
@@ -225,7 +236,7 @@ caf::expected<void> user_store::logout(const std::string& token) {
     return no_session();
   }
   auto token_hash = sha256_hex(token);
-  return with_transaction(
+  auto deleted = with_transaction(
     db_->pool(), "log out",
     [&](sql_connection& connection) -> caf::expected<void> {
       if (connection.execute("DELETE FROM sessions WHERE token_hash = ? "
@@ -236,6 +247,10 @@ caf::expected<void> user_store::logout(const std::string& token) {
       }
       return caf::unit;
     });
+  // Also after a failed delete: the request must not authenticate here
+  // again, whatever the database did.
+  sessions_.erase(token_hash);
+  return deleted;
 }
 
 } // namespace skyiq::storage

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/crypto.hpp"
+#include "storage/session_cache.hpp"
 #include "storage/types.hpp"
 
 #include <caf/expected.hpp>
@@ -15,6 +16,9 @@ class database;
 
 /// A signed-in user: the account id (the API's userId) and the session
 /// token to send as `Authorization: Bearer <token>`.
+/// How long `authenticate` reuses a session it found in the database.
+constexpr std::chrono::milliseconds session_cache_ttl{2000};
+
 struct session_info {
   std::string account_id;
   std::string token;
@@ -41,12 +45,15 @@ public:
   caf::expected<session_info> login(const std::string& email,
                                     const std::string& password);
 
-  /// Returns the account id of a live session. Errors:
-  /// errc::unauthorized for an unknown, expired or logged-out token.
+  /// Returns the account id of a live session. A session found in the
+  /// database is cached for `session_cache_ttl`, so a session that another
+  /// process deleted can still authenticate here for up to that long.
+  /// Errors: errc::unauthorized for an unknown, expired or logged-out
+  /// token.
   caf::expected<std::string> authenticate(const std::string& token);
 
-  /// Ends the session of `token`. Errors: errc::unauthorized when no live
-  /// session has it.
+  /// Ends the session of `token`, in this process's session cache at once.
+  /// Errors: errc::unauthorized when no live session has it.
   caf::expected<void> logout(const std::string& token);
 
 private:
@@ -59,6 +66,7 @@ private:
   /// Hash checked when the email is unknown, so that such a login costs
   /// as much as a wrong password.
   std::string dummy_hash_;
+  session_cache sessions_;
 };
 
 } // namespace skyiq::storage

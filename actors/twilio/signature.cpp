@@ -44,6 +44,13 @@ caf::expected<std::string> decode_component(std::string_view text,
   std::string result;
   result.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
+    // Copies the run of characters up to the next escape in one append.
+    const auto special = std::min(text.find_first_of("+%", i), text.size());
+    if (special > i) {
+      result.append(text.data() + i, special - i);
+      i = special - 1;
+      continue;
+    }
     if (text[i] == '+') {
       result += ' ';
       continue;

@@ -116,3 +116,13 @@ TEST_CASE("abuse limits have defaults and bounds") {
     load_settings(std::nullopt, false, {}, {"http.max_header_bytes=100"}),
     config_error);
 }
+
+TEST_CASE("actors.scheduler accepts sharing and stealing") {
+  CHECK(load_settings(std::nullopt, false, {}, {}).actors_scheduler ==
+        "sharing");
+  CHECK(load_settings(std::nullopt, false, {}, {"actors.scheduler=stealing"})
+            .actors_scheduler == "stealing");
+  CHECK_THROWS_AS(
+      load_settings(std::nullopt, false, {}, {"actors.scheduler=fifo"}),
+      config_error);
+}

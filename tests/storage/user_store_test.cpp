@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include "storage/errors.hpp"
+#include "storage/session_cache.hpp"
 #include "storage/sql.hpp"
 
 #include <catch2/catch.hpp>
@@ -116,6 +117,69 @@ TEST_CASE("logout ends the session") {
   REQUIRE_FALSE(twice);
   CHECK(code_of(twice.error()) == errc::unauthorized);
   CHECK(users.authenticate(other->token));
+}
+
+TEST_CASE("logout ends a cached session at once") {
+  test::test_store store;
+  auto users = make_users(store);
+  auto session = users.signup("alice@example.com", password);
+  REQUIRE(session);
+  REQUIRE(users.authenticate(session->token));
+  REQUIRE(users.authenticate(session->token));
+  REQUIRE(users.logout(session->token));
+  auto after = users.authenticate(session->token);
+  REQUIRE_FALSE(after);
+  CHECK(code_of(after.error()) == errc::unauthorized);
+}
+
+TEST_CASE("session cache returns the session's account") {
+  test::test_store store;
+  auto users = make_users(store);
+  auto alice = users.signup("alice@example.com", password);
+  auto bob = users.signup("bob@example.com", password);
+  REQUIRE(alice);
+  REQUIRE(bob);
+  for (int i = 0; i < 3; ++i) {
+    auto first = users.authenticate(alice->token);
+    auto second = users.authenticate(bob->token);
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(*first == alice->account_id);
+    CHECK(*second == bob->account_id);
+  }
+}
+
+TEST_CASE("session cache entry ends with its ttl") {
+  session_cache cache(std::chrono::milliseconds(1000), 10);
+  auto generation = cache.begin_lookup();
+  cache.store("hash", "account", 50000, generation, 10000);
+  CHECK(cache.find("hash", 10999) == std::optional<std::string>("account"));
+  CHECK_FALSE(cache.find("hash", 11000));
+}
+
+TEST_CASE("session cache entry ends with its session") {
+  session_cache cache(std::chrono::milliseconds(1000), 10);
+  auto generation = cache.begin_lookup();
+  cache.store("hash", "account", 10500, generation, 10000);
+  CHECK(cache.find("hash", 10499));
+  CHECK_FALSE(cache.find("hash", 10500));
+}
+
+TEST_CASE("session cache skips a lookup older than an erase") {
+  session_cache cache(std::chrono::milliseconds(1000), 10);
+  auto generation = cache.begin_lookup();
+  cache.erase("hash");
+  cache.store("hash", "account", 50000, generation, 10000);
+  CHECK_FALSE(cache.find("hash", 10001));
+}
+
+TEST_CASE("session cache stays within its size") {
+  session_cache cache(std::chrono::milliseconds(1000), 2);
+  for (const char* hash : {"a", "b", "c"}) {
+    cache.store(hash, "account", 50000, cache.begin_lookup(), 10000);
+  }
+  CHECK(cache.find("c", 10001));
+  CHECK_FALSE(cache.find("a", 10001));
 }
 
 TEST_CASE("expired session is rejected") {
