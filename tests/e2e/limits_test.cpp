@@ -145,7 +145,7 @@ TEST_CASE("repeated failed logins for one email get 429") {
   CHECK(login(http, "other@example.com", "another password").status == 200);
 }
 
-TEST_CASE("a guesser blocks an email only for its own address") {
+TEST_CASE("guesses block only their own address") {
   gateway_fixture fx;
   fx.start({"security.login_max_failures=3",
             "security.login_max_failures_per_email=5"});
@@ -205,7 +205,7 @@ TEST_CASE("one account's dashboard requests are rate limited") {
   CHECK(http.get("/api/business/" + other.user_id, other.token).status == 200);
 }
 
-TEST_CASE("a client that sends its request slowly is cut off") {
+TEST_CASE("slow request head is cut off") {
   gateway_fixture fx;
   // One HTTP thread: while the slow client occupies it, no other request
   // is served.
@@ -239,7 +239,7 @@ TEST_CASE("a client that sends its request slowly is cut off") {
         != std::string::npos);
 }
 
-TEST_CASE("a slow request body is cut off too") {
+TEST_CASE("slow request body is cut off") {
   gateway_fixture fx;
   fx.start({"http.threads=1", "http.read_timeout=500ms"});
   raw_connection slow(fx.gateway->port());
@@ -259,8 +259,7 @@ TEST_CASE("a slow request body is cut off too") {
   CHECK(fx.client().get("/healthz").status == 200);
 }
 
-TEST_CASE("a request that arrives in time is served however slow the "
-          "handler") {
+TEST_CASE("whole requests survive long pauses") {
   gateway_fixture fx;
   fx.start({"http.read_timeout=300ms"});
   raw_connection client(fx.gateway->port());
@@ -276,7 +275,7 @@ TEST_CASE("a request that arrives in time is served however slow the "
   }
 }
 
-TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
+TEST_CASE("idle keep-alive connection is closed") {
   gateway_fixture fx;
   fx.start({"http.idle_timeout=500ms"});
   raw_connection idle(fx.gateway->port());
@@ -288,7 +287,7 @@ TEST_CASE("an idle keep-alive connection is closed after http.idle_timeout") {
   CHECK(steady_clock::now() - started < std::chrono::seconds(4));
 }
 
-TEST_CASE("connections beyond the threads and the queue are refused") {
+TEST_CASE("connections beyond the queue are refused") {
   gateway_fixture fx;
   fx.start({"http.threads=1", "http.max_queued=1", "http.idle_timeout=20s",
             "http.read_timeout=20s"});
@@ -311,7 +310,7 @@ TEST_CASE("connections beyond the threads and the queue are refused") {
   CHECK(queued.read(milliseconds(3000)).rfind("HTTP/1.1 200", 0) == 0);
 }
 
-TEST_CASE("request heads over the header limits get 431") {
+TEST_CASE("oversized request heads get 431") {
   gateway_fixture fx;
   fx.start({"http.max_header_fields=8", "http.max_header_bytes=2048"});
   auto http = fx.client();
