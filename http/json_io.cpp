@@ -56,6 +56,10 @@ caf::expected<json> parse_object(const std::string& body,
   } catch (const json::parse_error& e) {
     return invalid("malformed JSON at byte " + std::to_string(e.byte) +
                    ": send a JSON object such as {\"field\": \"value\"}");
+  } catch (const json::out_of_range&) {
+    // nlohmann reports a number beyond a double's range this way.
+    return invalid("a number in the body is out of range: send numbers "
+                   "between -1.7e308 and 1.7e308");
   }
   if (!parsed.is_object()) {
     return invalid("the body must be a JSON object, not " + type_name(parsed));

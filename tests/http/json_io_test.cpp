@@ -16,6 +16,14 @@ TEST_CASE("parse_object names the byte of a syntax error") {
   CHECK(message.find("malformed JSON at byte 7") != std::string::npos);
 }
 
+TEST_CASE("parse_object rejects numbers out of range") {
+  const auto parsed = parse_object("{\"a\": 1e400}", {"a"});
+  REQUIRE_FALSE(parsed);
+  CHECK(skyiq::code_of(parsed.error()) == skyiq::errc::invalid_request);
+  CHECK(skyiq::message_of(parsed.error()).find("out of range")
+        != std::string::npos);
+}
+
 TEST_CASE("parse_object rejects non-objects and unknown fields") {
   CHECK_FALSE(parse_object("[1]", {}));
   const auto unknown = parse_object("{\"b\": 1}", {"a"});
