@@ -117,7 +117,7 @@ account::promise<std::string> account::on_voice(twilio_request& msg) {
     rp.deliver(std::move(record.error()));
     return rp;
   }
-  // The writer answers the webhook's sender itself once the record is
+  // The writer replies to the webhook's sender itself once the record is
   // durable, which saves a hand-over through this actor.
   rp.delegate(env_->writer, write_atom_v,
               store_->prepare_webhook_call(std::move(*record)),

@@ -155,7 +155,7 @@ private:
     // keeps a request's timeout in its clock until it fires, even after the
     // reply, which cost a clock entry per request for `timeout`. The
     // calling thread enforces the deadline instead, and a late reply only
-    // fulfils a promise that nobody waits for.
+    // fulfils a promise that no thread waits for any more.
     if (future.wait_for(timeout) != std::future_status::ready) {
       return make_error(errc::unavailable,
                         "the gateway did not answer in time: retry later");

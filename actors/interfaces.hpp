@@ -48,8 +48,8 @@ using writer_actor = caf::typed_actor<
     // Commits one write and returns the resulting record once durable.
     caf::replies_to<write_atom,
                     storage::call_write>::with<storage::call_record>,
-    // Commits one write and returns the given answer (a voice webhook's
-    // TwiML) once durable, so that the writer can answer the webhook's
+    // Commits one write and returns the given reply (a voice webhook's
+    // TwiML) once durable, so that the writer can reply to the webhook's
     // sender directly.
     caf::replies_to<write_atom, storage::call_write,
                     std::string>::with<std::string>>;

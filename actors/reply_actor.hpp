@@ -43,11 +43,13 @@ public:
     return caf::actor_cast<caf::strong_actor_ptr>(handle);
   }
 
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
-    if (!what || !what->mid.is_response() || answered_.exchange(true)) {
+  void enqueue(caf::mailbox_element_ptr element,
+               caf::execution_unit*) override {
+    if (!element || !element->mid.is_response()
+        || answered_.exchange(true)) {
       return;
     }
-    auto& content = what->content();
+    auto& content = element->content();
     if (content.match_elements<Result>()) {
       done_->set_value(std::move(content.get_mutable_as<Result>(0)));
     } else if (content.match_elements<caf::error>()) {

@@ -201,9 +201,9 @@ json to_json(const storage::call_page& page) {
 namespace {
 
 // Appends `text` as a JSON string. Printable ASCII without quotes or
-// backslashes, which covers ids, CallSids, E.164 numbers and statuses, is
-// copied as it is; anything else goes through nlohmann's serializer, so
-// that escapes and U+FFFD replacements match `json::dump` exactly.
+// backslashes (ids, CallSids, E.164 numbers, statuses) is copied as it is.
+// Anything else goes through nlohmann's serializer, so that escapes and
+// U+FFFD replacements match `json::dump` exactly.
 void put_string(std::string& out, const std::string& text) {
   const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
     const auto byte = static_cast<unsigned char>(c);
@@ -218,7 +218,11 @@ void put_string(std::string& out, const std::string& text) {
   out += '"';
 }
 
-void put_field(std::string& out, const char* name) {
+// Appends a field name, after a comma unless it is the object's first.
+void put_field(std::string& out, const char* name, bool first = false) {
+  if (!first) {
+    out += ',';
+  }
   out += '"';
   out += name;
   out += "\":";
@@ -238,34 +242,27 @@ void put_time(std::string& out,
 // Writes the fields in the order of nlohmann's std::map-based objects,
 // which sort their keys.
 void put_call(std::string& out, const storage::call_record& call) {
-  put_field(out, "callSid");
+  put_field(out, "callSid", true);
   put_string(out, call.call_sid);
-  out += ',';
   put_field(out, "createdAt");
   put_time(out, call.created_at);
-  out += ',';
   put_field(out, "direction");
   put_string(out, call.direction);
-  out += ',';
+
   put_field(out, "durationSeconds");
   out += call.duration_seconds ? std::to_string(*call.duration_seconds)
                                : std::string("null");
-  out += ',';
   put_field(out, "endedAt");
   put_time(out, call.ended_at);
-  out += ',';
+
   put_field(out, "from");
   put_string(out, call.from);
-  out += ',';
   put_field(out, "id");
   put_string(out, call.id);
-  out += ',';
   put_field(out, "startedAt");
   put_time(out, call.started_at);
-  out += ',';
   put_field(out, "status");
   put_string(out, call.status);
-  out += ',';
   put_field(out, "to");
   put_string(out, call.to);
 }
@@ -281,7 +278,7 @@ std::string dump_call_page(const storage::call_page& page) {
     put_call(out, page.calls[i]);
     out += '}';
   }
-  out += "],";
+  out += ']';
   put_field(out, "nextCursor");
   if (page.next_cursor.empty()) {
     out += "null";

@@ -11,10 +11,10 @@ namespace skyiq::storage {
 
 namespace {
 
-caf::error check_not_empty(const std::string& value, const char* what) {
+caf::error check_not_empty(const std::string& value, const char* name) {
   if (value.empty()) {
     return make_error(errc::invalid_request,
-                      std::string(what) + " must not be empty");
+                      std::string(name) + " is missing: pass a non-empty value");
   }
   return caf::none;
 }
@@ -162,11 +162,11 @@ lease_table::acquire(const std::string& account_id, const std::string& node,
       if (row) {
         return lease{account_id, node, row->integer(0), row->integer(1)};
       }
-      // Nothing was written: either another node holds a live lease or
-      // the account does not exist. This read only distinguishes the two.
-      auto held = connection.query_one(
+      // Nothing was written, so either another node owns a live lease or
+      // the account does not exist. This read tells the two apart.
+      auto existing = connection.query_one(
         "SELECT 1 FROM account_leases WHERE account_id = ?", {account_id});
-      if (!held) {
+      if (!existing) {
         return make_error(errc::not_found,
                           "account " + account_id + " does not exist");
       }

@@ -159,8 +159,8 @@ pooled_session::~pooled_session() {
 
 namespace {
 
-// Resets a cached statement when its use ends, so that it holds no read
-// snapshot and no bound text that could dangle.
+// Resets a cached statement when its use ends, so that it keeps no read
+// snapshot open and no bound text that could dangle.
 class statement_use {
 public:
   explicit statement_use(sqlite3_stmt* statement) : statement_(statement) {

@@ -108,7 +108,8 @@ TEST_CASE("abuse limits have defaults and bounds") {
     CHECK(text.find("http.read_timeout") != std::string::npos);
     CHECK(text.find("at least 100ms") != std::string::npos);
   }
-  // Poco refuses more than 100 fields before the gateway sees them.
+  // Poco rejects a request with more than 100 fields before any handler
+  // runs, so a higher limit could never apply.
   CHECK_THROWS_AS(
     load_settings(std::nullopt, false, {}, {"http.max_header_fields=101"}),
     config_error);

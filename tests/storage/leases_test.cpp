@@ -39,7 +39,7 @@ std::vector<std::string> names_of(const std::vector<node_entry>& nodes) {
   return names;
 }
 
-// Sets the greeting only while `fence` holds. Returns the rows changed.
+// Sets the greeting only while the `fence` condition is true. Returns the rows changed.
 std::size_t fenced_greeting(database& db, const std::string& account_id,
                             const lease_fence& fence, timestamp_ms now,
                             const std::string& greeting) {
@@ -209,11 +209,11 @@ TEST_CASE("expired lease goes to another node with a new epoch") {
   const auto account = store.new_account("a@example.com");
   REQUIRE(leases.acquire(account, "node-a", 5s));
   clock.advance(5s);
-  auto taken = leases.acquire(account, "node-b", 5s);
-  REQUIRE(taken);
-  REQUIRE(*taken);
-  CHECK((*taken)->owner_node == "node-b");
-  CHECK((*taken)->epoch == 2);
+  auto takeover = leases.acquire(account, "node-b", 5s);
+  REQUIRE(takeover);
+  REQUIRE(*takeover);
+  CHECK((*takeover)->owner_node == "node-b");
+  CHECK((*takeover)->epoch == 2);
   auto back = leases.acquire(account, "node-a", 5s);
   REQUIRE(back);
   CHECK_FALSE(*back);
@@ -253,13 +253,13 @@ TEST_CASE("released lease is free at once") {
   REQUIRE(twice);
   CHECK_FALSE(*twice);
 
-  auto holds = leases.holds(account, "node-a", 1);
-  REQUIRE(holds);
-  CHECK_FALSE(*holds);
-  auto taken = leases.acquire(account, "node-b", 5s);
-  REQUIRE(taken);
-  REQUIRE(*taken);
-  CHECK((*taken)->epoch == 2);
+  auto owned = leases.holds(account, "node-a", 1);
+  REQUIRE(owned);
+  CHECK_FALSE(*owned);
+  auto takeover = leases.acquire(account, "node-b", 5s);
+  REQUIRE(takeover);
+  REQUIRE(*takeover);
+  CHECK((*takeover)->epoch == 2);
 }
 
 TEST_CASE("holds checks owner, epoch and expiry") {

@@ -144,13 +144,13 @@ TEST_CASE("a joining node takes accounts only for itself") {
   const auto before = owners_of(ids, three_nodes);
   const auto after =
     owners_of(ids, {"node-a", "node-b", "node-c", "node-d"});
-  int taken = 0;
+  int moved = 0;
   for (const auto& id : ids) {
     if (after.at(id) != before.at(id)) {
       CHECK(after.at(id) == "node-d");
-      ++taken;
+      ++moved;
     }
   }
-  CHECK(taken > 2000);
-  CHECK(taken < 3000);
+  CHECK(moved > 2000);
+  CHECK(moved < 3000);
 }
