@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/forwarding.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/reply_actor.hpp"
 #include "storage/errors.hpp"
@@ -34,6 +35,12 @@ public:
   bridge(const bridge&) = delete;
   bridge& operator=(const bridge&) = delete;
 
+  /// Makes the bridge send requests for accounts that another node owns to
+  /// that node's agent. Call it before any request.
+  void enable_forwarding(std::shared_ptr<const forwarding> link) {
+    forward_ = std::move(link);
+  }
+
   /// Asks `account_id`'s actor and waits at most `timeout` for its
   /// `Result`. The actor's handle comes from a cache, or else from
   /// `registry`, which activates the account. A handle whose actor exited on
@@ -42,6 +49,12 @@ public:
   caf::expected<Result>
   ask_account(const registry_actor& registry, const std::string& account_id,
               std::chrono::milliseconds timeout, Ts... xs) {
+    if (forward_) {
+      auto owner = forward_->view->owner_of(account_id);
+      if (owner != forward_->view->self()) {
+        return ask_peer<Result>(owner, account_id, timeout, xs...);
+      }
+    }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto cached = handles_->find(account_id);
     if (cached) {
@@ -86,6 +99,69 @@ public:
   }
 
 private:
+  /// Sends a request for `account_id` to the agent of `owner`, the node
+  /// that owns the account, and waits for the reply. It fails at once
+  /// when there is no link to `owner` and as soon as the link breaks: CAF
+  /// 0.17 does not fail requests in flight to a node that died.
+  template <class Result, class... Ts>
+  caf::expected<Result> ask_peer(const std::string& owner,
+                                 const std::string& account_id,
+                                 std::chrono::milliseconds timeout,
+                                 const Ts&... xs) {
+    auto peer = forward_->view->peer(owner);
+    if (!peer) {
+      return make_error(errc::unavailable,
+                        "gateway node " + owner + ", which serves account " +
+                            account_id +
+                            ", is not reachable: retry the request");
+    }
+    auto done = std::make_shared<std::promise<caf::expected<Result>>>();
+    auto future = done->get_future();
+    auto wire = std::make_tuple(forward_atom_v, account_id,
+                                to_wire(xs, account_id, *forward_)...);
+    auto args = std::make_shared<const decltype(wire)>(std::move(wire));
+    auto job = [done, args, agent = peer->agent,
+                timeout](caf::event_based_actor* self) {
+      auto send = [&](const auto&... ys) {
+        return self->request(agent, timeout, ys...);
+      };
+      std::apply(send, *args).then(
+          [done](Result& r) { done->set_value(std::move(r)); },
+          [done](caf::error& e) { done->set_value(std::move(e)); });
+    };
+    caf::anon_send(next_actor(), bridge_job{job});
+    return wait_peer(future, timeout, *peer);
+  }
+
+  template <class Result>
+  static caf::expected<Result>
+  wait_peer(std::future<caf::expected<Result>>& future,
+            std::chrono::milliseconds timeout, const peer_link& peer) {
+    constexpr std::chrono::milliseconds slice{20};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        return make_error(errc::unavailable,
+                          "gateway node " + peer.name +
+                              " did not answer in time: retry later");
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                now);
+      if (future.wait_for(std::min(left, slice)) ==
+          std::future_status::ready) {
+        return future.get();
+      }
+      if (peer.down) {
+        return make_error(errc::unavailable,
+                          "gateway node " + peer.name +
+                              " left the cluster while serving the "
+                              "request: retry the request");
+      }
+    }
+  }
+
   /// Account actor handles by account id, shared by the bridge actors and
   /// the calling threads.
   class handle_cache {
@@ -169,6 +245,8 @@ private:
   std::vector<caf::actor> actors_;
   std::atomic<std::size_t> next_{0};
   cache_ptr handles_ = std::make_shared<handle_cache>();
+  /// Null on a single node.
+  std::shared_ptr<const forwarding> forward_;
 };
 
 } // namespace skyiq::actors

@@ -40,7 +40,14 @@ using registry_actor = caf::typed_actor<
     // Returns the account actor of an account id, activating it if needed.
     caf::replies_to<account_atom, std::string>::with<account_actor>,
     // Returns the number of live account actors.
-    caf::replies_to<count_atom>::with<std::size_t>>;
+    caf::replies_to<count_atom>::with<std::size_t>,
+    // Takes the leases this node still holds after a renewal, stops the
+    // account actors whose lease was lost or whose account moved to
+    // another node, and returns the leases to release.
+    caf::replies_to<reconcile_atom, std::vector<storage::lease>>::with<
+      std::vector<storage::lease>>,
+    // Tries again to activate an account whose lease another node held.
+    caf::reacts_to<retry_atom, std::string>>;
 
 /// The group-commit writer: one transaction for every write that arrived
 /// while the previous one was committing.

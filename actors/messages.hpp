@@ -76,6 +76,25 @@ struct profile_patch {
   std::optional<std::optional<std::string>> forward_to;
 };
 
+/// `setup_request` as it crosses a node link: the auth token sealed under
+/// the master key that every node shares, with the account id as
+/// associated data, so that it never travels in plain text.
+struct forwarded_setup {
+  std::string account_sid;
+  std::string sealed_token;
+  std::string e164;
+  std::string request_id;
+};
+
+/// `numbers_request` as it crosses a node link, its token sealed like
+/// `forwarded_setup`'s; both fields are empty to use the stored
+/// credentials.
+struct forwarded_numbers {
+  std::string account_sid;
+  std::string sealed_token;
+  std::string request_id;
+};
+
 class io_context;
 
 /// Blocking work run on an I/O worker thread; returns the reply message
@@ -107,15 +126,19 @@ CAF_ADD_ATOM(skyiq, skyiq::actors, account_atom, "account")
 CAF_ADD_ATOM(skyiq, skyiq::actors, write_atom, "write")
 CAF_ADD_ATOM(skyiq, skyiq::actors, stop_atom, "stop")
 CAF_ADD_ATOM(skyiq, skyiq::actors, count_atom, "count")
+CAF_ADD_ATOM(skyiq, skyiq::actors, forward_atom, "forward")
+CAF_ADD_ATOM(skyiq, skyiq::actors, hello_atom, "hello")
+CAF_ADD_ATOM(skyiq, skyiq::actors, tick_atom, "tick")
+CAF_ADD_ATOM(skyiq, skyiq::actors, reconcile_atom, "reconcile")
+CAF_ADD_ATOM(skyiq, skyiq::actors, retry_atom, "retry")
 
 CAF_END_TYPE_ID_BLOCK(skyiq)
 
 // The other message types have `inspect` overloads and may cross a node
-// link. These stay whitelisted for one node only. NOTE: setup_request and
-// numbers_request carry a Twilio auth token in plain text, so forwarding
-// them to the owning node needs the token sealed (under the master key
-// that every node shares) before it is serialized. io_job and bridge_job
-// hold a std::function. A call_write is a write bound to one account that
+// link. These stay whitelisted for one node only. setup_request and
+// numbers_request carry a Twilio auth token in plain text, so they cross
+// a link as forwarded_setup and forwarded_numbers instead. io_job and
+// bridge_job hold a std::function. A call_write is a write bound to one account that
 // only account_store may build, so a peer must not be able to construct
 // one. The group-commit writer runs on the account's own node anyway.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(skyiq::actors::setup_request)

@@ -4,6 +4,7 @@
 #include "actors/registry.hpp"
 #include "actors/twilio/rest_client.hpp"
 #include "storage/call_writer.hpp"
+#include "storage/leases.hpp"
 
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -64,10 +65,24 @@ node::node(caf::actor_system& system, const config::settings& settings,
   accounts->twilio_flow_timeout = twilio_flow_timeout(settings);
   accounts->idle_timeout = settings.actors_idle_timeout;
 
-  registry_environment env{std::move(database), std::move(key),
-                           std::move(accounts), hooks.active_accounts};
+  registry_environment env{database, key, std::move(accounts),
+                           hooks.active_accounts, nullptr};
+  if (hooks.cluster) {
+    auto cluster = std::make_shared<registry_cluster>();
+    cluster->view = hooks.cluster;
+    cluster->leases = std::make_shared<storage::lease_table>(database);
+    cluster->lease_ttl = settings.cluster_lease_ttl;
+    // A dead owner's lease ends at most one TTL after its last renewal.
+    cluster->acquire_wait =
+        settings.cluster_lease_ttl + settings.cluster_heartbeat_interval;
+    env.cluster = std::move(cluster);
+  }
   registry_ = system.spawn<actors::registry>(std::move(env));
   bridge_ = std::make_shared<bridge>(system, 4);
+  if (hooks.cluster) {
+    bridge_->enable_forwarding(std::make_shared<forwarding>(
+        forwarding{hooks.cluster, std::move(key)}));
+  }
 }
 
 node::~node() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/bridge.hpp"
+#include "actors/cluster_view.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/writer.hpp"
 #include "config/settings.hpp"
@@ -28,6 +29,10 @@ struct node_hooks {
   batch_observer on_batch;
   std::function<void(int http_status, int twilio_code)> on_twilio_error;
   std::shared_ptr<std::atomic<std::size_t>> active_accounts;
+  /// Set on a clustered node: which node owns which account. The registry
+  /// then serves only the accounts it owns, under their leases, and the
+  /// bridge forwards the others.
+  std::shared_ptr<cluster_view> cluster;
 };
 
 /// The actors of one gateway node: the storage and Twilio worker pools,

@@ -1,10 +1,12 @@
 #pragma once
 
 #include "actors/account.hpp"
+#include "actors/cluster_view.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,10 +14,28 @@
 
 namespace skyiq::storage {
 class database;
+class lease_table;
 class master_key;
 } // namespace skyiq::storage
 
 namespace skyiq::actors {
+
+/// What the registry of a clustered node needs to own accounts.
+struct registry_cluster {
+  std::shared_ptr<cluster_view> view;
+  std::shared_ptr<const storage::lease_table> leases;
+  std::chrono::milliseconds lease_ttl{4000};
+  /// How long an activation waits for another node's lease on the account
+  /// to end before it fails with errc::unavailable.
+  std::chrono::milliseconds acquire_wait{5000};
+};
+
+/// An account's store and snapshot, loaded on a storage worker. `store` is
+/// null when another node held the account's lease.
+struct activation {
+  std::shared_ptr<storage::account_store> store;
+  account_snapshot snapshot;
+};
 
 /// Dependencies the registry needs to activate accounts.
 struct registry_environment {
@@ -24,11 +44,16 @@ struct registry_environment {
   std::shared_ptr<const account_environment> accounts;
   /// Live account actors, readable from any thread (metrics).
   std::shared_ptr<std::atomic<std::size_t>> active_accounts;
+  /// Null on a single node.
+  std::shared_ptr<const registry_cluster> cluster;
 };
 
 /// Maps account ids to live account actors. An account is activated on
 /// first use: its snapshot is loaded on a storage worker, then its actor is
-/// spawned and monitored. Requests that arrive meanwhile wait for it.
+/// spawned and monitored. Requests that arrive meanwhile wait for it. On a
+/// clustered node the worker first acquires the account's lease, and the
+/// account's store writes under it; while another node holds the lease,
+/// the activation is retried until `acquire_wait` has passed.
 class registry : public registry_actor::base {
 public:
   registry(caf::actor_config& config, registry_environment environment);
@@ -44,11 +69,15 @@ private:
 
   handle_promise on_account(const std::string& account_id);
   void activate(const std::string& account_id);
+  void on_activation(const std::string& account_id, activation& result);
   void on_loaded(const std::string& account_id,
                  std::shared_ptr<storage::account_store> store,
                  account_snapshot& snapshot);
-  void on_failed(const std::string& account_id, caf::error& err);
+  void on_retry(const std::string& account_id);
+  void on_failed(const std::string& account_id, caf::error err);
   void on_down(const caf::down_msg& msg);
+  std::vector<storage::lease> on_reconcile(std::vector<storage::lease>& held);
+  void stop_account(const std::string& account_id, const char* event);
 
   registry_environment env_;
   /// Live account actors by account id.
@@ -57,6 +86,12 @@ private:
   std::map<caf::actor_addr, std::string> ids_;
   /// Requests waiting for an account that is being activated.
   std::map<std::string, std::vector<handle_promise>> pending_;
+  /// Clustered: when each pending activation stops waiting for a lease.
+  std::map<std::string, std::chrono::steady_clock::time_point> deadlines_;
+  /// Clustered: the lease epoch each live account actor writes under.
+  std::map<std::string, std::int64_t> epochs_;
 };
 
 } // namespace skyiq::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(skyiq::actors::activation)

@@ -254,6 +254,12 @@ void check(const settings& s) {
     }
     return;
   }
+  if (s.storage_url.rfind("sqlite:", 0) == 0) {
+    reject_combination("cluster.node_name is set but storage.url is " +
+           s.storage_url + ": nodes of a cluster share one PostgreSQL "
+           "database, so set storage.url to a postgresql:// URL, or remove "
+           "cluster.node_name to run a single node on SQLite");
+  }
   if (s.cluster_listen.empty()) {
     reject_combination("cluster.node_name is set but cluster.listen is empty: give the "
            "host:port on which this node accepts links from its peers");

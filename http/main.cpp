@@ -1,16 +1,22 @@
 // skyiq-gateway: the Sky IQ telephony gateway's executable.
 
+#include "actors/cluster/links.hpp"
+#include "actors/cluster/membership_keeper.hpp"
 #include "actors/cluster/message_types.hpp"
+#include "actors/cluster/node_agent.hpp"
 #include "actors/node.hpp"
 #include "config/settings.hpp"
 #include "http/server.hpp"
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
+#include "storage/errors.hpp"
+#include "storage/leases.hpp"
 #include "storage/number_directory.hpp"
 #include "storage/user_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -139,6 +145,76 @@ storage::database_options storage_options(
   return options;
 }
 
+/// The cluster actors of a node: the published agent and the keeper.
+struct cluster_actors {
+  caf::actor agent;
+  caf::actor keeper;
+};
+
+// Publishes the node agent, registers the node and starts its keeper.
+caf::expected<cluster_actors>
+start_cluster(caf::actor_system& system, const config::settings& settings,
+              actors::node& node, std::shared_ptr<storage::database> database,
+              std::shared_ptr<const storage::master_key> key,
+              std::shared_ptr<actors::cluster_view> view) {
+  cluster_actors actors;
+  actors.agent =
+      cluster::spawn_node_agent(system, {node.registry(), view, key});
+  auto port = cluster::publish_agent(system, actors.agent, settings);
+  if (!port) {
+    caf::anon_send_exit(actors.agent, caf::exit_reason::user_shutdown);
+    return make_error(errc::unavailable,
+                      "cannot accept node links on cluster.listen " +
+                          settings.cluster_listen + ": " +
+                          message_of(port.error()) +
+                          "; choose a free host:port");
+  }
+  const auto host = cluster::split_address(settings.cluster_listen)->first;
+  const auto address = host + ":" + std::to_string(*port);
+  auto members = std::make_shared<storage::membership>(database);
+  if (auto registered =
+          members->register_node(settings.cluster_node_name, address);
+      !registered) {
+    caf::anon_send_exit(actors.agent, caf::exit_reason::user_shutdown);
+    return std::move(registered.error());
+  }
+  Poco::Logger::get("gateway.cluster")
+      .information("cluster-listening message=\"accepting node links\" "
+                   "node=" +
+                   settings.cluster_node_name + " host=" + host +
+                   " port=" + std::to_string(*port) +
+                   " tls=" + (settings.cluster_tls ? "true" : "false"));
+  cluster::keeper_environment env;
+  env.node = settings.cluster_node_name;
+  env.address = address;
+  env.peers = settings.cluster_peers;
+  env.members = members;
+  env.leases = std::make_shared<storage::lease_table>(database);
+  env.view = std::move(view);
+  env.registry = node.registry();
+  env.opener = cluster::link_opener(system, settings);
+  env.interval = settings.cluster_heartbeat_interval;
+  env.ttl = settings.cluster_lease_ttl;
+  actors.keeper = cluster::spawn_membership_keeper(system, std::move(env));
+  return actors;
+}
+
+// Hands this node's accounts over at once instead of after their leases
+// expire, then stops the cluster actors.
+void leave_cluster(caf::actor_system& system, const cluster_actors& actors) {
+  caf::scoped_actor self{system};
+  self->request(actors.keeper, std::chrono::seconds(10), actors::stop_atom_v)
+      .receive([](bool) {},
+               [](caf::error& err) {
+                 Poco::Logger::get("gateway.cluster")
+                     .warning("cluster-leave-failed message=\"leases "
+                              "expire on their own\" error=\"" +
+                              message_of(err) + "\"");
+               });
+  caf::anon_send_exit(actors.keeper, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(actors.agent, caf::exit_reason::user_shutdown);
+}
+
 int run(const config::settings& settings, const sigset_t& signals) {
   auto& log = Poco::Logger::get("gateway.main");
   auto key =
@@ -160,14 +236,32 @@ int run(const config::settings& settings, const sigset_t& signals) {
   caf_config.set("scheduler.policy", settings.actors_scheduler == "stealing"
                                         ? caf::atom("stealing")
                                         : caf::atom("sharing"));
+  const bool clustered = !settings.cluster_node_name.empty();
+  if (clustered) {
+    cluster::configure_links(caf_config, settings);
+  }
   caf::actor_system system(cluster::add_message_types(caf_config));
   actors::node_hooks hooks;
+  if (clustered) {
+    hooks.cluster =
+        std::make_shared<actors::cluster_view>(settings.cluster_node_name);
+  }
   hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };
   hooks.on_twilio_error = [stats](int status, int code) {
     stats->count_twilio_error(status, code);
   };
   hooks.active_accounts = stats->active_accounts;
   actors::node node(system, settings, *database, *key, hooks);
+  std::optional<cluster_actors> cluster_part;
+  if (clustered) {
+    auto started = start_cluster(system, settings, node, *database, *key,
+                                 hooks.cluster);
+    if (!started) {
+      node.stop();
+      return fail(log, "cluster-start-failed", started.error());
+    }
+    cluster_part = std::move(*started);
+  }
 
   storage::argon2_params argon2{settings.security_argon2_memory_kib,
                                 settings.security_argon2_iterations,
@@ -190,6 +284,9 @@ int run(const config::settings& settings, const sigset_t& signals) {
     log.critical("http-bind-failed message=\"cannot listen on " +
                  settings.http_host + ":" + std::to_string(settings.http_port) +
                  ": " + e.what() + "\"");
+    if (cluster_part) {
+      leave_cluster(system, *cluster_part);
+    }
     node.stop();
     return 1;
   }
@@ -206,6 +303,9 @@ int run(const config::settings& settings, const sigset_t& signals) {
   server->stop();
   server.reset();
   app.reset();
+  if (cluster_part) {
+    leave_cluster(system, *cluster_part);
+  }
   node.stop();
   system.await_all_actors_done();
   log.information("shutdown-finished message=\"stopped cleanly\"");

@@ -108,7 +108,10 @@ caf::expected<call_record> account_store::create_call(call_record call) const {
   return with_transaction(
     db_->pool(), "create call",
     [&](sql_connection& connection) -> caf::expected<call_record> {
-      if (!insert_call_if_absent(connection, account_id_, call)) {
+      if (auto err = check_lease(connection)) {
+        return err;
+      }
+      if (!insert_call_if_absent(connection, account_id_, call, fence())) {
         return make_error(errc::call_exists,
                           "a call with CallSid " + call.call_sid
                             + " already exists");
@@ -121,6 +124,9 @@ caf::expected<void> account_store::delete_call(const std::string& id) const {
   return with_transaction(
     db_->pool(), "delete call",
     [&](sql_connection& connection) -> caf::expected<void> {
+      if (auto err = check_lease(connection)) {
+        return err;
+      }
       if (connection.execute("DELETE FROM calls WHERE account_id = ? "
                              "AND id = ?",
                              {account_id_, id})
@@ -142,11 +148,11 @@ account_store::find_call_by_sid(const std::string& call_sid) const {
 }
 
 call_write account_store::prepare_webhook_call(call_record call) const {
-  return call_write(account_id_, std::move(call));
+  return call_write(account_id_, std::move(call), fence_);
 }
 
 call_write account_store::prepare_status(status_update update) const {
-  return call_write(account_id_, std::move(update));
+  return call_write(account_id_, std::move(update), fence_);
 }
 
 } // namespace skyiq::storage

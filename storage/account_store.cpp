@@ -99,9 +99,14 @@ void store_credentials(sql_connection& connection,
 
 account_store::account_store(std::shared_ptr<database> db,
                              std::shared_ptr<const master_key> key,
-                             std::string account_id)
+                             std::string account_id,
+                             std::optional<lease_fence> fence)
   : db_(std::move(db)), key_(std::move(key)),
-    account_id_(std::move(account_id)) {
+    account_id_(std::move(account_id)), fence_(std::move(fence)) {
+}
+
+caf::error account_store::check_lease(sql_connection& connection) const {
+  return fence_ ? check_fence(connection, *fence_) : caf::none;
 }
 
 caf::expected<std::optional<twilio_credentials>>
@@ -143,6 +148,9 @@ account_store::save_setup(const twilio_credentials& credentials,
   return with_transaction(
     db_->pool(), "save Twilio setup",
     [&](sql_connection& connection) -> caf::expected<bool> {
+      if (auto err = check_lease(connection)) {
+        return err;
+      }
       if (auto err = lock_account(connection, account_id_)) {
         return err;
       }
@@ -223,6 +231,9 @@ account_store::save_profile(const business_profile& profile) const {
   return with_transaction(
     db_->pool(), "save business profile",
     [&](sql_connection& connection) -> caf::expected<void> {
+      if (auto err = check_lease(connection)) {
+        return err;
+      }
       connection.execute(
         "INSERT INTO business_profiles (account_id, business_name, "
         "greeting, timezone, hours, forward_to, updated_at) "

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/call_writer.hpp"
+#include "storage/lease_fence.hpp"
 #include "storage/types.hpp"
 
 #include <caf/expected.hpp>
@@ -22,9 +23,13 @@ class master_key;
 /// several threads.
 class account_store {
 public:
+  /// With a `fence` (a clustered node), every write first checks in its
+  /// transaction that the node still holds the account's lease at the
+  /// fence's epoch and fails with errc::unavailable when it does not.
   account_store(std::shared_ptr<database> db,
                 std::shared_ptr<const master_key> key,
-                std::string account_id);
+                std::string account_id,
+                std::optional<lease_fence> fence = std::nullopt);
 
   const std::string& account_id() const {
     return account_id_;
@@ -87,10 +92,19 @@ public:
   /// Returns a group-commit item that applies a status callback.
   call_write prepare_status(status_update update) const;
 
+  /// The lease this store writes under; null on a single node.
+  const lease_fence* fence() const {
+    return fence_ ? &*fence_ : nullptr;
+  }
+
 private:
+  /// Checks the fence, if any, inside a write transaction.
+  caf::error check_lease(sql_connection& connection) const;
+
   std::shared_ptr<database> db_;
   std::shared_ptr<const master_key> key_;
   std::string account_id_;
+  std::optional<lease_fence> fence_;
 };
 
 } // namespace skyiq::storage

@@ -69,16 +69,22 @@ std::optional<call_record> select_call_by_sid(sql_connection& connection,
 
 bool insert_call_if_absent(sql_connection& connection,
                            const std::string& account_id,
-                           const call_record& call) {
+                           const call_record& call, const lease_fence* fence) {
+  std::optional<std::string> lease_node;
+  std::optional<std::int64_t> lease_epoch;
+  if (fence) {
+    lease_node = fence->node;
+    lease_epoch = fence->epoch;
+  }
   auto changed = connection.execute(
     "INSERT INTO calls (id, account_id, call_sid, from_number, to_number, "
     "direction, status, created_at, started_at, ended_at, "
-    "duration_seconds, last_sequence) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "duration_seconds, last_sequence, lease_node, lease_epoch) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (account_id, call_sid) DO NOTHING",
     {call.id, account_id, call.call_sid, call.from, call.to, call.direction,
      call.status, call.created_at, call.started_at, call.ended_at,
-     call.duration_seconds, call.last_sequence});
+     call.duration_seconds, call.last_sequence, lease_node, lease_epoch});
   return changed > 0;
 }
 

@@ -5,6 +5,7 @@
 // callers pass their own bound id. Functions throw Poco exceptions, so call
 // them inside `with_connection`.
 
+#include "storage/lease_fence.hpp"
 #include "storage/sql.hpp"
 #include "storage/types.hpp"
 
@@ -32,10 +33,12 @@ std::optional<call_record> select_call_by_sid(sql_connection& connection,
                                               bool lock = false);
 
 /// Inserts `call` unless the account already has its CallSid; returns
-/// true when a row was inserted.
+/// true when a row was inserted. A `fence` fills the row's lease_node and
+/// lease_epoch; checking it is the caller's job (`check_fence`).
 bool insert_call_if_absent(sql_connection& connection,
                            const std::string& account_id,
-                           const call_record& call);
+                           const call_record& call,
+                           const lease_fence* fence = nullptr);
 
 /// Stores the mutable fields of `call`, found by its id.
 void update_call(sql_connection& connection, const std::string& account_id,

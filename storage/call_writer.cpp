@@ -10,15 +10,22 @@
 #include <Poco/Data/PostgreSQL/PostgreSQLException.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
 
+#include <set>
+#include <utility>
+
 namespace skyiq::storage {
 
 namespace {
 
 using result_type = caf::expected<call_record>;
 
+// Lease fences already checked in the current transaction, by account id
+// and epoch. Their lease rows stay locked until the transaction ends.
+using checked_fences = std::set<std::pair<std::string, std::int64_t>>;
+
 result_type insert_webhook_call(sql_connection& connection,
                                 const std::string& account_id,
-                                call_record call) {
+                                call_record call, const lease_fence* fence) {
   if (auto err = validate_call(call.call_sid, call.status)) {
     return err;
   }
@@ -28,7 +35,7 @@ result_type insert_webhook_call(sql_connection& connection,
   if (call.created_at == 0) {
     call.created_at = now_ms();
   }
-  if (insert_call_if_absent(connection, account_id, call)) {
+  if (insert_call_if_absent(connection, account_id, call, fence)) {
     return call;
   }
   auto existing = select_call_by_sid(connection, account_id, call.call_sid);
@@ -42,7 +49,8 @@ result_type insert_webhook_call(sql_connection& connection,
 
 result_type apply_status_update(sql_connection& connection,
                                 const std::string& account_id,
-                                const status_update& update) {
+                                const status_update& update,
+                                const lease_fence* fence) {
   if (auto err = validate_call(update.call_sid, update.status)) {
     return err;
   }
@@ -52,7 +60,7 @@ result_type apply_status_update(sql_connection& connection,
     auto call = call_from_status(update);
     call.id = random_id();
     call.created_at = now_ms();
-    if (insert_call_if_absent(connection, account_id, call)) {
+    if (insert_call_if_absent(connection, account_id, call, fence)) {
       return call;
     }
     // Another node inserted it after our select; apply on top of theirs.
@@ -72,12 +80,37 @@ result_type apply_status_update(sql_connection& connection,
   return std::move(*next);
 }
 
-result_type apply_item(sql_connection& connection, const call_write& write) {
+// Checks the write's lease fence once per transaction. `checked` is null
+// inside savepoints, whose rollback would also release the row lock.
+caf::error check_fence_once(sql_connection& connection,
+                            const lease_fence& fence,
+                            checked_fences* checked) {
+  std::pair<std::string, std::int64_t> key{fence.account_id, fence.epoch};
+  if (checked && checked->count(key) > 0) {
+    return caf::none;
+  }
+  if (auto err = check_fence(connection, fence)) {
+    return err;
+  }
+  if (checked) {
+    checked->insert(std::move(key));
+  }
+  return caf::none;
+}
+
+result_type apply_item(sql_connection& connection, const call_write& write,
+                       checked_fences* checked) {
+  const auto* fence = write.fence();
+  if (fence) {
+    if (auto err = check_fence_once(connection, *fence, checked)) {
+      return err;
+    }
+  }
   if (auto call = std::get_if<call_record>(&write.item())) {
-    return insert_webhook_call(connection, write.account_id(), *call);
+    return insert_webhook_call(connection, write.account_id(), *call, fence);
   }
   return apply_status_update(connection, write.account_id(),
-                             std::get<status_update>(write.item()));
+                             std::get<status_update>(write.item()), fence);
 }
 
 // True for errors that concern one item's data, after which the
@@ -102,9 +135,9 @@ caf::error rejection_error(const call_write& write,
 // `rejected`. The transaction is then unusable on PostgreSQL, so the caller
 // rolls back and runs the batch again through `apply_isolated`.
 result_type apply_direct(sql_connection& connection, const call_write& write,
-                         bool& rejected) {
+                         bool& rejected, checked_fences& checked) {
   try {
-    return apply_item(connection, write);
+    return apply_item(connection, write, &checked);
   } catch (const Poco::Exception& e) {
     if (!is_item_error(e) || !connection.connected()) {
       throw;
@@ -121,7 +154,7 @@ result_type apply_isolated(sql_connection& connection,
   connection.execute("SAVEPOINT call_write");
   std::string rejection;
   try {
-    auto result = apply_item(connection, write);
+    auto result = apply_item(connection, write, nullptr);
     if (!result) {
       connection.execute("ROLLBACK TO SAVEPOINT call_write");
     }
@@ -149,12 +182,13 @@ caf::expected<void> run_batch(connection_pool& pool,
     pool, "call batch commit",
     [&](sql_connection& connection) -> caf::expected<void> {
       results.clear();
+      checked_fences checked;
       for (const auto& write : batch) {
         if (isolate) {
           results.push_back(apply_isolated(connection, write));
           continue;
         }
-        results.push_back(apply_direct(connection, write, rejected));
+        results.push_back(apply_direct(connection, write, rejected, checked));
         if (rejected) {
           return results.back().error();
         }

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "storage/lease_fence.hpp"
 #include "storage/types.hpp"
 
 #include <caf/expected.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -31,15 +33,24 @@ public:
     return item_;
   }
 
+  /// The lease the write must still hold when it commits; null on a
+  /// single node.
+  const lease_fence* fence() const {
+    return fence_ ? &*fence_ : nullptr;
+  }
+
 private:
   friend class account_store;
 
-  call_write(std::string account_id, item_type item)
-    : account_id_(std::move(account_id)), item_(std::move(item)) {
+  call_write(std::string account_id, item_type item,
+             std::optional<lease_fence> fence)
+    : account_id_(std::move(account_id)), item_(std::move(item)),
+      fence_(std::move(fence)) {
   }
 
   std::string account_id_;
   item_type item_;
+  std::optional<lease_fence> fence_;
 };
 
 /// Commits batches of call writes, one transaction (one fsync on SQLite)
@@ -55,7 +66,8 @@ public:
   /// status update creates the record when the webhook never arrived and
   /// otherwise follows the rules of `apply_status`. An item the database
   /// rejects (its account was deleted, say) fails alone, through a
-  /// savepoint. When the transaction itself fails, every item gets
+  /// savepoint, and so does an item whose lease fence no longer holds.
+  /// When the transaction itself fails, every item gets
   /// errc::unavailable and nothing is written.
   std::vector<caf::expected<call_record>>
   commit(const std::vector<call_write>& batch);

@@ -88,4 +88,8 @@ const char* lock_rows_suffix(backend_kind backend) {
   return backend == backend_kind::sqlite ? "" : " FOR UPDATE";
 }
 
+const char* share_lock_suffix(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "" : " FOR SHARE";
+}
+
 } // namespace skyiq::storage

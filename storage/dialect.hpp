@@ -59,4 +59,9 @@ std::string migration_lock_sql(backend_kind backend);
 /// transaction already excludes every other writer.
 const char* lock_rows_suffix(backend_kind backend);
 
+/// Returns " FOR SHARE" on PostgreSQL, which keeps the selected rows from
+/// being changed by others until the transaction ends, and "" on SQLite,
+/// whose write transactions already exclude each other.
+const char* share_lock_suffix(backend_kind backend);
+
 } // namespace skyiq::storage

@@ -23,6 +23,14 @@ struct lease_fence {
 /// the fence's node holds a live lease on its account at its epoch.
 const char* lease_fence_sql();
 
+/// Checks inside a write transaction that `fence` still holds: its node
+/// holds a live lease on its account at its epoch. On PostgreSQL the lease
+/// row stays locked (FOR SHARE) until the transaction ends, so no other
+/// node can take the lease over before this write commits. Errors:
+/// errc::unavailable naming the account when the lease moved or expired;
+/// the caller then writes nothing.
+caf::error check_fence(sql_connection& connection, const lease_fence& fence);
+
 /// Appends the values of `lease_fence_sql()`'s placeholders to `params`,
 /// with `now` as the time the lease must outlive.
 void append_fence_params(sql_params& params, const lease_fence& fence,

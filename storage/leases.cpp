@@ -1,9 +1,12 @@
 #include "storage/leases.hpp"
 
 #include "storage/database.hpp"
+#include "storage/dialect.hpp"
 #include "storage/errors.hpp"
 #include "storage/lease_fence.hpp"
 #include "storage/sql.hpp"
+
+#include <Poco/Logger.h>
 
 #include <algorithm>
 
@@ -50,6 +53,28 @@ constexpr const char* acquire_sql =
 const char* lease_fence_sql() {
   return "EXISTS (SELECT 1 FROM account_leases WHERE account_id = ?"
          " AND owner_node = ? AND epoch = ? AND expires_at > ?)";
+}
+
+caf::error check_fence(sql_connection& connection, const lease_fence& fence) {
+  sql_params params;
+  append_fence_params(params, fence, now_ms());
+  const auto sql = std::string("SELECT 1 FROM account_leases"
+                               " WHERE account_id = ? AND owner_node = ?"
+                               " AND epoch = ? AND expires_at > ?")
+                   + share_lock_suffix(connection.backend());
+  if (connection.query_one(sql, params)) {
+    return caf::none;
+  }
+  Poco::Logger::get("gateway.storage")
+    .warning("write-fenced message=\"write refused: the lease moved\""
+             " account_id="
+             + fence.account_id + " node=" + fence.node
+             + " epoch=" + std::to_string(fence.epoch));
+  return make_error(errc::unavailable,
+                    "account " + fence.account_id
+                      + " is no longer served by gateway node " + fence.node
+                      + " (lease epoch " + std::to_string(fence.epoch)
+                      + " ended): retry the request");
 }
 
 void append_fence_params(sql_params& params, const lease_fence& fence,
@@ -200,6 +225,43 @@ caf::expected<bool> lease_table::holds(const std::string& account_id,
     [&](sql_connection& connection) -> caf::expected<bool> {
       auto row = connection.query_one(sql, params);
       return row && row->integer(0) == 1;
+    });
+}
+
+caf::expected<std::vector<lease>>
+lease_table::renew_all(const std::string& node,
+                       std::chrono::milliseconds ttl) const {
+  if (auto err = check_ttl(ttl)) {
+    return err;
+  }
+  const auto now = clock_();
+  using result_type = caf::expected<std::vector<lease>>;
+  return with_connection(
+    db_->pool(), "renew leases",
+    [&](sql_connection& connection) -> result_type {
+      auto rows = connection.query(
+        "UPDATE account_leases SET expires_at = ?"
+        " WHERE owner_node = ? AND expires_at > ?"
+        " RETURNING account_id, epoch, expires_at",
+        {now + ttl.count(), node, now});
+      std::vector<lease> held;
+      held.reserve(rows.size());
+      for (const auto& row : rows) {
+        held.push_back({row.text(0), node, row.integer(1), row.integer(2)});
+      }
+      return held;
+    });
+}
+
+caf::expected<std::size_t>
+lease_table::release_all(const std::string& node) const {
+  return with_connection(
+    db_->pool(), "release leases",
+    [&](sql_connection& connection) -> caf::expected<std::size_t> {
+      return connection.execute(
+        "UPDATE account_leases SET expires_at = 0"
+        " WHERE owner_node = ? AND expires_at <> 0",
+        {node});
     });
 }
 

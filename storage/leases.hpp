@@ -115,6 +115,16 @@ public:
                             const std::string& node,
                             std::int64_t epoch) const;
 
+  /// Extends every live lease of `node` to now + `ttl`, keeping their
+  /// epochs, and returns them. A lease that expired before the call is not
+  /// renewed and not returned: the node lost it and must acquire it again.
+  caf::expected<std::vector<lease>>
+  renew_all(const std::string& node, std::chrono::milliseconds ttl) const;
+
+  /// Releases every lease of `node`, as at shutdown, and returns how many
+  /// were live or expired but not yet released.
+  caf::expected<std::size_t> release_all(const std::string& node) const;
+
   /// Returns the lease row of `account_id`, live or not, or nullopt when
   /// no node ever held it.
   caf::expected<std::optional<lease>>

@@ -98,6 +98,15 @@ const std::vector<migration>& all_migrations() {
        " expires_at BIGINT NOT NULL)",
        "CREATE INDEX account_leases_owner ON account_leases (owner_node)",
      }},
+    {3,
+     "lease of the write that inserted a call",
+     {
+       // The node and lease epoch under which a clustered gateway inserted
+       // the row; NULL on a single node. They show afterwards that no two
+       // nodes served one account at the same time.
+       "ALTER TABLE calls ADD COLUMN lease_node TEXT",
+       "ALTER TABLE calls ADD COLUMN lease_epoch BIGINT",
+     }},
   };
   return list;
 }

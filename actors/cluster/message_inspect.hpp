@@ -6,6 +6,7 @@
 // this header; `message_types.hpp` registers the types.
 
 #include "actors/messages.hpp"
+#include "storage/leases.hpp"
 #include "storage/types.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -118,9 +119,27 @@ typename Inspector::result_type inspect(Inspector& f, business_profile& x) {
            greeting, timezone, hours, forward_to);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease& x) {
+  return f(caf::meta::type_name("skyiq::lease"), x.account_id, x.owner_node,
+           x.epoch, x.expires_at);
+}
+
 } // namespace skyiq::storage
 
 namespace skyiq::actors {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_setup& x) {
+  return f(caf::meta::type_name("skyiq::forwarded_setup"), x.account_sid,
+           x.sealed_token, x.e164, x.request_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_numbers& x) {
+  return f(caf::meta::type_name("skyiq::forwarded_numbers"), x.account_sid,
+           x.sealed_token, x.request_id);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, twilio_request& x) {

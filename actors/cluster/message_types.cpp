@@ -21,6 +21,10 @@ caf::actor_system_config& add_message_types(caf::actor_system_config& config) {
   config.add_message_type<storage::call_page>("skyiq::call_page");
   config.add_message_type<storage::business_profile>(
     "skyiq::business_profile");
+  config.add_message_type<storage::lease>("skyiq::lease");
+  config.add_message_type<actors::forwarded_setup>("skyiq::forwarded_setup");
+  config.add_message_type<actors::forwarded_numbers>(
+    "skyiq::forwarded_numbers");
   return config;
 }
 

@@ -1,0 +1,226 @@
+#include "actors/cluster/membership_keeper.hpp"
+
+#include "actors/cluster/links.hpp"
+#include "storage/errors.hpp"
+#include "storage/leases.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/system_messages.hpp>
+
+#include <Poco/Logger.h>
+
+#include <map>
+#include <set>
+
+namespace skyiq::cluster {
+
+namespace {
+
+using namespace skyiq::actors;
+
+Poco::Logger& logger() {
+  static Poco::Logger& instance = Poco::Logger::get("gateway.cluster");
+  return instance;
+}
+
+class membership_keeper : public caf::event_based_actor {
+public:
+  membership_keeper(caf::actor_config& config, keeper_environment env)
+      : caf::event_based_actor(config), env_(std::move(env)) {
+    set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+  }
+
+  const char* name() const override {
+    return "membership-keeper";
+  }
+
+  caf::behavior make_behavior() override {
+    send(this, tick_atom_v);
+    return {
+        [this](tick_atom) {
+          on_tick();
+          delayed_send(this, env_.interval, tick_atom_v);
+        },
+        [this](stop_atom) { return leave(); },
+    };
+  }
+
+private:
+  void on_tick() {
+    send_heartbeat();
+    refresh_members();
+    renew_leases();
+  }
+
+  void send_heartbeat() {
+    auto alive = env_.members->heartbeat(env_.node);
+    caf::error err = alive ? caf::error{} : alive.error();
+    if (alive && !*alive) {
+      // Another node or an operator removed this node's row.
+      auto again = env_.members->register_node(env_.node, env_.address);
+      if (!again) {
+        err = again.error();
+      }
+    }
+    report(err, "cluster-heartbeat-failed");
+  }
+
+  void refresh_members() {
+    auto live = env_.members->live_nodes(env_.ttl);
+    if (!live) {
+      report(live.error(), "cluster-members-failed");
+      return;
+    }
+    std::set<std::string> names;
+    std::set<std::string> addresses(env_.peers.begin(), env_.peers.end());
+    for (const auto& entry : *live) {
+      names.insert(entry.name);
+      if (entry.name != env_.node) {
+        addresses.insert(entry.address);
+      }
+    }
+    env_.view->set_members(std::move(names));
+    addresses.erase(env_.address);
+    for (const auto& address : addresses) {
+      if (linked_.count(address) == 0 && connecting_.count(address) == 0) {
+        connect(address);
+      }
+    }
+  }
+
+  void connect(const std::string& address) {
+    auto target = split_address(address);
+    if (!target) {
+      return;
+    }
+    connecting_.insert(address);
+    request(env_.opener, env_.interval, caf::connect_atom_v,
+            target->first, target->second)
+        .then(
+            [this, address](caf::node_id&, caf::strong_actor_ptr& agent,
+                            std::set<std::string>&) {
+              if (!agent) {
+                connecting_.erase(address);
+                return;
+              }
+              greet(address, caf::actor_cast<caf::actor>(agent));
+            },
+            [this, address](caf::error& err) {
+              connecting_.erase(address);
+              logger().debug("peer-connect-failed message=\"cannot link to "
+                             "peer\" address=" +
+                             address + " error=\"" + message_of(err) + "\"");
+            });
+  }
+
+  // Asks a new link for its node's name before the view uses it.
+  void greet(const std::string& address, caf::actor agent) {
+    request(agent, env_.interval, hello_atom_v)
+        .then(
+            [this, address, agent](std::string& name) {
+              connecting_.erase(address);
+              if (name == env_.node) {
+                return;
+              }
+              auto peer = std::make_shared<peer_link>();
+              peer->name = name;
+              peer->address = address;
+              peer->agent = agent;
+              monitor(agent);
+              linked_[address] = peer;
+              env_.view->add_peer(peer);
+              logger().information("peer-connected message=\"linked to "
+                                   "peer\" node=" +
+                                   name + " address=" + address);
+            },
+            [this, address](caf::error&) { connecting_.erase(address); });
+  }
+
+  void on_down(const caf::down_msg& msg) {
+    for (auto it = linked_.begin(); it != linked_.end(); ++it) {
+      if (it->second->agent.address() == msg.source) {
+        logger().warning("peer-down message=\"link to peer lost\" node=" +
+                         it->second->name + " address=" + it->first);
+        env_.view->drop_peer(it->second);
+        linked_.erase(it);
+        return;
+      }
+    }
+  }
+
+  void renew_leases() {
+    auto held = env_.leases->renew_all(env_.node, env_.ttl);
+    if (!held) {
+      report(held.error(), "lease-renewal-failed");
+      return;
+    }
+    request(env_.registry, env_.interval, reconcile_atom_v, std::move(*held))
+        .then([this](std::vector<storage::lease>& release) { give_back(release); },
+              [](caf::error& err) {
+                logger().warning("lease-reconcile-failed message=\"registry "
+                                 "did not reconcile leases\" error=\"" +
+                                 message_of(err) + "\"");
+              });
+  }
+
+  void give_back(const std::vector<storage::lease>& release) {
+    for (const auto& item : release) {
+      auto done =
+          env_.leases->release(item.account_id, env_.node, item.epoch);
+      if (!done) {
+        report(done.error(), "lease-release-failed");
+        continue;
+      }
+      logger().information("lease-released message=\"account handed "
+                           "over\" account_id=" +
+                           item.account_id +
+                           " epoch=" + std::to_string(item.epoch));
+    }
+  }
+
+  bool leave() {
+    auto released = env_.leases->release_all(env_.node);
+    auto removed = env_.members->deregister(env_.node);
+    logger().information(
+        "cluster-left message=\"node left the cluster\" node=" + env_.node +
+        " leases_released=" +
+        (released ? std::to_string(*released) : std::string("unknown")));
+    if (!removed) {
+      report(removed.error(), "cluster-leave-failed");
+    }
+    quit();
+    return true;
+  }
+
+  // Logs the first failure of a streak and the recovery after it, so that
+  // a database outage does not log once per tick.
+  void report(const caf::error& err, const char* event) {
+    auto& failing = failing_[event];
+    if (err && !failing) {
+      logger().error(std::string(event) + " node=" + env_.node +
+                     " error=\"" + message_of(err) + "\"");
+    } else if (!err && failing) {
+      logger().information(std::string(event) + "-recovered node=" +
+                           env_.node);
+    }
+    failing = static_cast<bool>(err);
+  }
+
+  keeper_environment env_;
+  /// Links by peer address.
+  std::map<std::string, peer_ptr> linked_;
+  /// Addresses with a link being opened.
+  std::set<std::string> connecting_;
+  /// Events whose last attempt failed.
+  std::map<std::string, bool> failing_;
+};
+
+} // namespace
+
+caf::actor spawn_membership_keeper(caf::actor_system& system,
+                                   keeper_environment env) {
+  return system.spawn<membership_keeper, caf::detached>(std::move(env));
+}
+
+} // namespace skyiq::cluster

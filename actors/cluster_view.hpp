@@ -1,0 +1,83 @@
+#pragma once
+
+// What one gateway node knows of the cluster: the live members from the
+// membership table and the peers whose node agents it is linked to. HTTP
+// threads ask it which node owns an account; the membership keeper and the
+// down handlers of the links update it. Thread-safe.
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace skyiq::actors {
+
+/// The link to one peer's node agent. `down` turns true when the link
+/// breaks, so that callers waiting on a forwarded request can stop early.
+struct peer_link {
+  std::string name;
+  std::string address;
+  caf::actor agent;
+  std::atomic<bool> down{false};
+};
+
+using peer_ptr = std::shared_ptr<peer_link>;
+
+class cluster_view {
+public:
+  explicit cluster_view(std::string self);
+
+  const std::string& self() const {
+    return self_;
+  }
+
+  /// Replaces the set of live members (by name) read from the membership
+  /// table. This node counts as live whatever the table says.
+  void set_members(std::set<std::string> names);
+
+  /// Records a new link to `name`'s node agent, replacing an older one.
+  void add_peer(peer_ptr peer);
+
+  /// Marks the link to `name` as broken and drops it, if it is `peer`.
+  void drop_peer(const peer_ptr& peer);
+
+  /// Returns the link to `name`, if it is live.
+  peer_ptr peer(const std::string& name) const;
+
+  /// Returns the names of the linked peers.
+  std::vector<std::string> peer_names() const;
+
+  /// Returns the owner of `account_id` by rendezvous hashing over this
+  /// node and the members it has a live link to.
+  std::string owner_of(const std::string& account_id) const;
+
+  /// Returns true when this node owns `account_id`.
+  bool owns(const std::string& account_id) const {
+    return owner_of(account_id) == self_;
+  }
+
+  /// Grows by one whenever the set of eligible nodes changes.
+  std::uint64_t generation() const {
+    return generation_.load();
+  }
+
+private:
+  void rebuild_locked();
+
+  const std::string self_;
+  mutable std::mutex mutex_;
+  std::set<std::string> members_;
+  std::map<std::string, peer_ptr> peers_;
+  /// This node plus the members with a live link, sorted by name.
+  std::vector<std::string> eligible_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+} // namespace skyiq::actors
