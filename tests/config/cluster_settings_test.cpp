@@ -56,8 +56,13 @@ struct tls_files {
   }
 };
 
+// Nodes of a cluster share a PostgreSQL database; no server is contacted
+// while settings load.
+const std::string shared_store =
+    "storage.url=postgresql://gateway@127.0.0.1:5432/skyiq";
+
 std::vector<std::string> node(std::vector<std::string> extra = {}) {
-  std::vector<std::string> all = {"cluster.node_name=gw-1",
+  std::vector<std::string> all = {shared_store, "cluster.node_name=gw-1",
                                   "cluster.listen=127.0.0.1:4100",
                                   "cluster.tls=false"};
   all.insert(all.end(), extra.begin(), extra.end());
@@ -77,9 +82,9 @@ TEST_CASE("cluster is off by default") {
 }
 
 TEST_CASE("cluster node settings load") {
-  const auto s = load(node({"cluster.peers=gw-2.internal:4100, [::1]:4101",
-                            "cluster.lease_ttl=6s",
-                            "cluster.heartbeat_interval=2s"}));
+  const auto s =
+      load(node({"cluster.peers=gw-2.internal:4100, [::1]:4101",
+                 "cluster.lease_ttl=6s", "cluster.heartbeat_interval=2s"}));
   CHECK(s.cluster_node_name == "gw-1");
   CHECK(s.cluster_listen == "127.0.0.1:4100");
   CHECK(s.cluster_peers ==
@@ -93,13 +98,13 @@ TEST_CASE("node names follow the label pattern") {
   for (const auto* name : {"gw-1", "a", "0node", "n123456789"}) {
     INFO(name);
     CHECK(load(node({std::string("cluster.node_name=") + name}))
-            .cluster_node_name == name);
+              .cluster_node_name == name);
   }
   const std::string too_long(64, 'a');
-  for (const auto& name : {std::string("Gw-1"), std::string("-gw"),
-                           std::string("gw-"), std::string("gw_1"),
-                           std::string("gw.1"), std::string("gw 1"),
-                           std::string("gé"), too_long}) {
+  for (const auto& name :
+       {std::string("Gw-1"), std::string("-gw"), std::string("gw-"),
+        std::string("gw_1"), std::string("gw.1"), std::string("gw 1"),
+        std::string("gé"), too_long}) {
     INFO(name);
     const auto message = error_of(node({"cluster.node_name=" + name}));
     CHECK(contains(message, "cluster.node_name"));
@@ -108,15 +113,15 @@ TEST_CASE("node names follow the label pattern") {
 }
 
 TEST_CASE("listen address must be host:port") {
-  for (const auto* ok : {"127.0.0.1:4100", "gw-1.example.com:1", "[::1]:0",
-                         "localhost:65535"}) {
+  for (const auto* ok :
+       {"127.0.0.1:4100", "gw-1.example.com:1", "[::1]:0", "localhost:65535"}) {
     INFO(ok);
     CHECK(load(node({std::string("cluster.listen=") + ok})).cluster_listen ==
           ok);
   }
-  for (const auto* bad : {"127.0.0.1", ":4100", "host:", "host:65536",
-                          "host:port", "::1:4100", "[::1]4100", "[zz]:1",
-                          "bad_host:1", "-host:1", "host:-1", "a..b:1"}) {
+  for (const auto* bad :
+       {"127.0.0.1", ":4100", "host:", "host:65536", "host:port", "::1:4100",
+        "[::1]4100", "[zz]:1", "bad_host:1", "-host:1", "host:-1", "a..b:1"}) {
     INFO(bad);
     const auto message = error_of(node({std::string("cluster.listen=") + bad}));
     CHECK(contains(message, "cluster.listen"));
@@ -151,11 +156,10 @@ TEST_CASE("lease ttl and heartbeat are bounded") {
 }
 
 TEST_CASE("heartbeat must fit three times in the lease") {
-  CHECK(load(node({"cluster.lease_ttl=3s",
-                   "cluster.heartbeat_interval=1s"}))
-          .cluster_heartbeat_interval == std::chrono::seconds(1));
+  CHECK(load(node({"cluster.lease_ttl=3s", "cluster.heartbeat_interval=1s"}))
+            .cluster_heartbeat_interval == std::chrono::seconds(1));
   const auto message = error_of(
-    node({"cluster.lease_ttl=3s", "cluster.heartbeat_interval=1001ms"}));
+      node({"cluster.lease_ttl=3s", "cluster.heartbeat_interval=1001ms"}));
   CHECK(contains(message, "at most a third of cluster.lease_ttl"));
 }
 
@@ -168,32 +172,32 @@ TEST_CASE("listen and peers need a node name") {
 
 TEST_CASE("node name needs a listen address") {
   const auto message =
-    error_of({"cluster.node_name=gw-1", "cluster.tls=false"});
+      error_of({shared_store, "cluster.node_name=gw-1", "cluster.tls=false"});
   CHECK(contains(message, "cluster.listen is empty"));
 }
 
 TEST_CASE("tls without its files is rejected at start-up") {
-  const auto message = error_of(
-    {"cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100"});
+  const auto message = error_of({shared_store, "cluster.node_name=gw-1",
+                                 "cluster.listen=127.0.0.1:4100"});
   CHECK(contains(message, "cluster.tls is true"));
   CHECK(contains(message, "cluster.tls_cert_file is not set"));
 
   tls_files files;
   auto without_ca = std::vector<std::string>{
-    "cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100",
-    "cluster.tls_cert_file=" + files.cert,
-    "cluster.tls_key_file=" + files.key};
+      shared_store, "cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100",
+      "cluster.tls_cert_file=" + files.cert,
+      "cluster.tls_key_file=" + files.key};
   CHECK(contains(error_of(without_ca), "cluster.tls_ca_file is not set"));
   auto without_key = std::vector<std::string>{
-    "cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100",
-    "cluster.tls_cert_file=" + files.cert,
-    "cluster.tls_ca_file=" + files.ca};
+      shared_store, "cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100",
+      "cluster.tls_cert_file=" + files.cert, "cluster.tls_ca_file=" + files.ca};
   CHECK(contains(error_of(without_key), "cluster.tls_key_file is not set"));
 }
 
 TEST_CASE("tls with all three files loads") {
   tls_files files;
   auto overrides = files.overrides();
+  overrides.push_back(shared_store);
   overrides.push_back("cluster.node_name=gw-1");
   overrides.push_back("cluster.listen=127.0.0.1:4100");
   const auto s = load(overrides);
@@ -206,6 +210,7 @@ TEST_CASE("tls with all three files loads") {
 TEST_CASE("tls file that cannot be read is rejected") {
   tls_files files;
   auto overrides = files.overrides();
+  overrides.push_back(shared_store);
   overrides.push_back("cluster.node_name=gw-1");
   overrides.push_back("cluster.listen=127.0.0.1:4100");
   overrides.push_back("cluster.tls_key_file=no-such-dir/key.pem");
@@ -230,4 +235,12 @@ TEST_CASE("tls flag accepts only true or false") {
 TEST_CASE("tls files are not checked without a cluster") {
   const auto s = load({"cluster.tls_cert_file=missing.pem"});
   CHECK(s.cluster_node_name.empty());
+}
+
+TEST_CASE("cluster on SQLite is rejected") {
+  const auto message =
+      error_of({"cluster.node_name=gw-1", "cluster.listen=127.0.0.1:4100",
+                "cluster.tls=false", "storage.url=sqlite:var/gateway.db"});
+  CHECK(contains(message, "storage.url is sqlite:var/gateway.db"));
+  CHECK(contains(message, "postgresql://"));
 }

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "storage/account_store.hpp"
+#include "storage/call_writer.hpp"
 #include "storage/errors.hpp"
 #include "storage/lease_fence.hpp"
 #include "storage/leases.hpp"
@@ -366,4 +368,174 @@ TEST_CASE("two nodes racing for one lease: one wins") {
     REQUIRE(*row);
     CHECK((*row)->owner_node == winner.owner_node);
   }
+}
+
+namespace {
+
+call_record inbound_call(const std::string& call_sid) {
+  call_record call;
+  call.call_sid = call_sid;
+  call.from = "+14155550100";
+  call.to = "+14155550199";
+  call.direction = "inbound";
+  call.status = "ringing";
+  return call;
+}
+
+// Returns lease_node and lease_epoch of the call `call_sid`, "-" and -1
+// where they are NULL.
+std::pair<std::string, std::int64_t> lease_columns(database& db,
+                                                   const std::string& sid) {
+  auto row = with_connection(
+    db.pool(), "test lease columns",
+    [&](sql_connection& c) -> caf::expected<std::optional<sql_row>> {
+      return c.query_one("SELECT COALESCE(lease_node, '-'),"
+                         " COALESCE(lease_epoch, -1) FROM calls"
+                         " WHERE call_sid = ?",
+                         {sid});
+    });
+  REQUIRE(row);
+  REQUIRE(*row);
+  return {(*row)->text(0), (*row)->integer(1)};
+}
+
+// Moves `account`'s lease from node-a to node-b and returns node-b's fence.
+lease_fence hand_over(const lease_table& leases, const std::string& account,
+                      const lease_fence& old_fence) {
+  REQUIRE(leases.release(account, old_fence.node, old_fence.epoch).value());
+  auto taken = leases.acquire(account, "node-b", 60s);
+  REQUIRE(taken);
+  REQUIRE(*taken);
+  return {account, "node-b", (*taken)->epoch};
+}
+
+} // namespace
+
+TEST_CASE("fenced store writes stop when the lease moves") {
+  test::test_store store;
+  lease_table leases(store.db());
+  const auto account = store.new_account("a@example.com");
+  auto held = leases.acquire(account, "node-a", 60s);
+  REQUIRE(held);
+  REQUIRE(*held);
+  const lease_fence fence_a{account, "node-a", (*held)->epoch};
+  account_store node_a(store.db(), store.key(), account, fence_a);
+
+  business_profile profile;
+  profile.greeting = "from node-a";
+  REQUIRE(node_a.save_profile(profile));
+  auto created = node_a.create_call(inbound_call("CA01"));
+  REQUIRE(created);
+  CHECK(lease_columns(*store.db(), "CA01") ==
+        std::make_pair(std::string("node-a"), fence_a.epoch));
+
+  const auto fence_b = hand_over(leases, account, fence_a);
+  account_store node_b(store.db(), store.key(), account, fence_b);
+
+  profile.greeting = "late write from node-a";
+  auto late_profile = node_a.save_profile(profile);
+  REQUIRE_FALSE(late_profile);
+  CHECK(code_of(late_profile.error()) == errc::unavailable);
+  auto late_call = node_a.create_call(inbound_call("CA02"));
+  REQUIRE_FALSE(late_call);
+  CHECK(code_of(late_call.error()) == errc::unavailable);
+  auto late_delete = node_a.delete_call(created->id);
+  REQUIRE_FALSE(late_delete);
+  CHECK(code_of(late_delete.error()) == errc::unavailable);
+  auto late_setup = node_a.save_setup({"AC" + std::string(32, '1'), "token"},
+                                      {"+14155550199", "PN1", 0});
+  REQUIRE_FALSE(late_setup);
+  CHECK(code_of(late_setup.error()) == errc::unavailable);
+
+  CHECK(node_b.load_profile()->greeting ==
+        std::optional<std::string>("from node-a"));
+  CHECK(node_b.list_calls({})->calls.size() == 1);
+  profile.greeting = "from node-b";
+  CHECK(node_b.save_profile(profile));
+  CHECK(node_b.create_call(inbound_call("CA03")));
+  CHECK(lease_columns(*store.db(), "CA03") ==
+        std::make_pair(std::string("node-b"), fence_b.epoch));
+}
+
+TEST_CASE("group commit refuses items of a lost lease") {
+  test::test_store store;
+  lease_table leases(store.db());
+  const auto moved = store.new_account("a@example.com");
+  const auto kept = store.new_account("b@example.com");
+  const auto single = store.new_account("c@example.com");
+  auto moved_lease = leases.acquire(moved, "node-a", 60s);
+  auto kept_lease = leases.acquire(kept, "node-a", 60s);
+  REQUIRE(moved_lease);
+  REQUIRE(*moved_lease);
+  REQUIRE(kept_lease);
+  REQUIRE(*kept_lease);
+  const lease_fence moved_fence{moved, "node-a", (*moved_lease)->epoch};
+  const lease_fence kept_fence{kept, "node-a", (*kept_lease)->epoch};
+  account_store moved_store(store.db(), store.key(), moved, moved_fence);
+  account_store kept_store(store.db(), store.key(), kept, kept_fence);
+  account_store single_store(store.db(), store.key(), single);
+  hand_over(leases, moved, moved_fence);
+
+  call_writer writer(store.db());
+  auto results = writer.commit({
+    kept_store.prepare_webhook_call(inbound_call("CA11")),
+    moved_store.prepare_webhook_call(inbound_call("CA12")),
+    kept_store.prepare_webhook_call(inbound_call("CA13")),
+    single_store.prepare_webhook_call(inbound_call("CA14")),
+  });
+
+  REQUIRE(results.size() == 4);
+  CHECK(results[0]);
+  REQUIRE_FALSE(results[1]);
+  CHECK(code_of(results[1].error()) == errc::unavailable);
+  CHECK(results[2]);
+  CHECK(results[3]);
+  CHECK(moved_store.list_calls({})->calls.empty());
+  CHECK(kept_store.list_calls({})->calls.size() == 2);
+  CHECK(lease_columns(*store.db(), "CA13") ==
+        std::make_pair(std::string("node-a"), kept_fence.epoch));
+  CHECK(lease_columns(*store.db(), "CA14") ==
+        std::make_pair(std::string("-"), std::int64_t{-1}));
+}
+
+TEST_CASE("renewing all leases skips expired ones") {
+  test::test_store store;
+  manual_clock clock;
+  lease_table leases(store.db(), clock.function());
+  const auto expired = store.new_account("a@example.com");
+  const auto live = store.new_account("b@example.com");
+  const auto other = store.new_account("c@example.com");
+  REQUIRE(leases.acquire(expired, "node-a", 5s).value());
+  REQUIRE(leases.acquire(other, "node-b", 60s).value());
+  clock.advance(3s);
+  REQUIRE(leases.acquire(live, "node-a", 5s).value());
+  clock.advance(3s);
+
+  auto renewed = leases.renew_all("node-a", 5s);
+  REQUIRE(renewed);
+  REQUIRE(renewed->size() == 1);
+  CHECK(renewed->front().account_id == live);
+  CHECK(renewed->front().epoch == 1);
+  CHECK(renewed->front().expires_at == *clock.now + 5000);
+  CHECK(leases.find(live).value()->expires_at == *clock.now + 5000);
+  CHECK(leases.find(expired).value()->expires_at < *clock.now);
+}
+
+TEST_CASE("releasing all leases frees them at once") {
+  test::test_store store;
+  manual_clock clock;
+  lease_table leases(store.db(), clock.function());
+  const auto first = store.new_account("a@example.com");
+  const auto second = store.new_account("b@example.com");
+  REQUIRE(leases.acquire(first, "node-a", 60s).value());
+  REQUIRE(leases.acquire(second, "node-a", 60s).value());
+
+  auto released = leases.release_all("node-a");
+  REQUIRE(released);
+  CHECK(*released == 2);
+  CHECK(leases.release_all("node-a").value() == 0);
+  auto taken = leases.acquire(first, "node-b", 60s);
+  REQUIRE(taken);
+  REQUIRE(*taken);
+  CHECK((*taken)->epoch == 2);
 }
