@@ -23,6 +23,8 @@ namespace skyiq::actors {
 /// breaks, so that callers waiting on a forwarded request can stop early.
 struct peer_link {
   std::string name;
+  /// host:port of the link; read and written by the membership keeper
+  /// only.
   std::string address;
   caf::actor agent;
   std::atomic<bool> down{false};

@@ -131,6 +131,7 @@ CAF_ADD_ATOM(skyiq, skyiq::actors, hello_atom, "hello")
 CAF_ADD_ATOM(skyiq, skyiq::actors, tick_atom, "tick")
 CAF_ADD_ATOM(skyiq, skyiq::actors, reconcile_atom, "reconcile")
 CAF_ADD_ATOM(skyiq, skyiq::actors, retry_atom, "retry")
+CAF_ADD_ATOM(skyiq, skyiq::actors, join_atom, "join")
 
 CAF_END_TYPE_ID_BLOCK(skyiq)
 

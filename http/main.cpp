@@ -193,9 +193,11 @@ start_cluster(caf::actor_system& system, const config::settings& settings,
   env.view = std::move(view);
   env.registry = node.registry();
   env.opener = cluster::link_opener(system, settings);
+  env.agent = actors.agent;
   env.interval = settings.cluster_heartbeat_interval;
   env.ttl = settings.cluster_lease_ttl;
   actors.keeper = cluster::spawn_membership_keeper(system, std::move(env));
+  caf::anon_send(actors.agent, actors::join_atom_v, actors.keeper);
   return actors;
 }
 

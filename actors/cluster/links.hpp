@@ -6,6 +6,14 @@
 // certificate checks against cluster.tls_ca_file. Without certificates
 // that module falls back to anonymous key exchange, which is why the
 // settings refuse cluster.tls without all three files.
+//
+// NOTE: CAF 0.17.6's OpenSSL module speaks TLS 1.2 only, checks the peer's
+// certificate chain but no host name, and leaves OpenSSL's per-thread
+// error queue filled after a failed handshake. The next read on any other
+// link of the node then fails, so one peer with a bad certificate breaks
+// the node's good links until they are opened again at the next
+// heartbeat. Keep cluster.listen on a network that only the nodes reach.
+// A CAF release that clears the queue (ERR_clear_error) retires this.
 
 #include "config/settings.hpp"
 

@@ -43,6 +43,9 @@ public:
           delayed_send(this, env_.interval, tick_atom_v);
         },
         [this](stop_atom) { return leave(); },
+        [this](hello_atom, std::string& name, caf::actor& agent) {
+          add_peer(name, std::move(agent), "inbound");
+        },
     };
   }
 
@@ -73,30 +76,45 @@ private:
       return;
     }
     std::set<std::string> names;
-    std::set<std::string> addresses(env_.peers.begin(), env_.peers.end());
+    std::set<std::string> member_addresses;
     for (const auto& entry : *live) {
       names.insert(entry.name);
-      if (entry.name != env_.node) {
-        addresses.insert(entry.address);
+      addresses_[entry.name] = entry.address;
+      if (auto it = linked_.find(entry.name); it != linked_.end()) {
+        it->second->address = entry.address;
+      }
+      member_addresses.insert(entry.address);
+      if (entry.name > env_.node && linked_.count(entry.name) == 0) {
+        connect(entry.address);
       }
     }
     env_.view->set_members(std::move(names));
-    addresses.erase(env_.address);
-    for (const auto& address : addresses) {
-      if (linked_.count(address) == 0 && connecting_.count(address) == 0) {
+    // Configured peers that have not registered (yet) are linked by
+    // address; their names come with the greeting.
+    for (const auto& address : env_.peers) {
+      if (member_addresses.count(address) == 0 && !linked_address(address)) {
         connect(address);
       }
     }
   }
 
+  bool linked_address(const std::string& address) const {
+    for (const auto& entry : linked_) {
+      if (entry.second->address == address) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void connect(const std::string& address) {
     auto target = split_address(address);
-    if (!target) {
+    if (!target || connecting_.count(address) > 0) {
       return;
     }
     connecting_.insert(address);
-    request(env_.opener, env_.interval, caf::connect_atom_v,
-            target->first, target->second)
+    request(env_.opener, env_.interval, caf::connect_atom_v, target->first,
+            target->second)
         .then(
             [this, address](caf::node_id&, caf::strong_actor_ptr& agent,
                             std::set<std::string>&) {
@@ -114,34 +132,44 @@ private:
             });
   }
 
-  // Asks a new link for its node's name before the view uses it.
+  // Introduces this node to a new link and learns the peer's name.
   void greet(const std::string& address, caf::actor agent) {
-    request(agent, env_.interval, hello_atom_v)
+    request(agent, env_.interval, hello_atom_v, env_.node, env_.agent)
         .then(
             [this, address, agent](std::string& name) {
               connecting_.erase(address);
-              if (name == env_.node) {
-                return;
-              }
-              auto peer = std::make_shared<peer_link>();
-              peer->name = name;
-              peer->address = address;
-              peer->agent = agent;
-              monitor(agent);
-              linked_[address] = peer;
-              env_.view->add_peer(peer);
-              logger().information("peer-connected message=\"linked to "
-                                   "peer\" node=" +
-                                   name + " address=" + address);
+              addresses_[name] = address;
+              add_peer(name, agent, "outbound");
             },
             [this, address](caf::error&) { connecting_.erase(address); });
+  }
+
+  void add_peer(const std::string& name, caf::actor agent,
+                const char* direction) {
+    if (name == env_.node) {
+      return;
+    }
+    auto peer = std::make_shared<peer_link>();
+    peer->name = name;
+    auto known = addresses_.find(name);
+    peer->address = known == addresses_.end() ? "unknown" : known->second;
+    peer->agent = std::move(agent);
+    monitor(peer->agent);
+    if (auto old = linked_.find(name); old != linked_.end()) {
+      demonitor(old->second->agent);
+    }
+    linked_[name] = peer;
+    env_.view->add_peer(peer);
+    logger().information("peer-connected message=\"linked to peer\" node=" +
+                         name + " address=" + peer->address +
+                         " direction=" + direction);
   }
 
   void on_down(const caf::down_msg& msg) {
     for (auto it = linked_.begin(); it != linked_.end(); ++it) {
       if (it->second->agent.address() == msg.source) {
         logger().warning("peer-down message=\"link to peer lost\" node=" +
-                         it->second->name + " address=" + it->first);
+                         it->first + " address=" + it->second->address);
         env_.view->drop_peer(it->second);
         linked_.erase(it);
         return;
@@ -208,8 +236,10 @@ private:
   }
 
   keeper_environment env_;
-  /// Links by peer address.
+  /// Links by peer name.
   std::map<std::string, peer_ptr> linked_;
+  /// Link addresses by node name, from the membership table.
+  std::map<std::string, std::string> addresses_;
   /// Addresses with a link being opened.
   std::set<std::string> connecting_;
   /// Events whose last attempt failed.

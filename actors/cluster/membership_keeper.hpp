@@ -33,6 +33,8 @@ struct keeper_environment {
   actors::registry_actor registry;
   /// Opens links to peers (see `link_opener`).
   caf::io::middleman_actor opener;
+  /// This node's published agent, introduced to the peers it links to.
+  caf::actor agent;
   /// cluster.heartbeat_interval and cluster.lease_ttl.
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds ttl{4000};
@@ -40,12 +42,16 @@ struct keeper_environment {
 
 /// Spawns the actor that keeps this node in the cluster, on a thread of
 /// its own because its database calls block. Every `interval` it sends
-/// the node's heartbeat, reads the live members, links to the agents of
-/// those it has no link to (and monitors them: a `down_msg` drops the peer
-/// at once), renews the node's leases and has the registry stop the
-/// accounts whose lease was lost or that moved to another node. On
-/// `(stop)` it releases every lease of the node, removes the node from
-/// the membership table, replies and exits.
+/// the node's heartbeat, reads the live members, renews the node's leases
+/// and has the registry stop the accounts whose lease was lost or that
+/// moved to another node. Each pair of nodes shares one link, opened by
+/// the node whose name sorts first, which introduces its own agent with
+/// `(hello, name, agent)`; the other side's agent passes that on to this
+/// actor. Both sides monitor the peer's agent, and a `down_msg` drops the
+/// peer at once. (Two links per pair, one opened from each side, broke
+/// each other in CAF 0.17.6's OpenSSL module.) On `(stop)` it releases
+/// every lease of the node, removes the node from the membership table,
+/// replies and exits.
 caf::actor spawn_membership_keeper(caf::actor_system& system,
                                    keeper_environment env);
 

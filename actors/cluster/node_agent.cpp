@@ -26,7 +26,13 @@ public:
 
   caf::behavior make_behavior() override {
     return {
-        [this](hello_atom) { return env_.view->self(); },
+        [this](join_atom, caf::actor& keeper) { keeper_ = keeper; },
+        [this](hello_atom, std::string& peer, caf::actor& agent) {
+          if (keeper_) {
+            send(keeper_, hello_atom_v, std::move(peer), std::move(agent));
+          }
+          return env_.view->self();
+        },
         [this](forward_atom, const std::string& id, voice_atom a,
                twilio_request& r) { return serve<std::string>(id, a, r); },
         [this](forward_atom, const std::string& id, status_atom a,
@@ -123,6 +129,8 @@ private:
   }
 
   agent_environment env_;
+  /// Takes the peers that link to this node.
+  caf::actor keeper_;
 };
 
 } // namespace

@@ -22,10 +22,12 @@ struct agent_environment {
   std::shared_ptr<const storage::master_key> key;
 };
 
-/// Spawns this node's agent, the one actor that peers link to. It
-/// returns the node's name for `(hello)` and serves `(forward, account
-/// id, request...)` for the accounts this node owns by handing the request
-/// to the account's actor; for any other account it returns
+/// Spawns this node's agent, the one actor that peers link to. For
+/// `(hello, name, agent)` from a peer that opened a link it passes the
+/// peer on to the membership keeper (set with `(join, keeper)`) and
+/// returns this node's name. It serves `(forward, account id,
+/// request...)` for the accounts this node owns by handing the request to
+/// the account's actor; for any other account it returns
 /// errc::unavailable, so that the sender retries against the owner.
 caf::actor spawn_node_agent(caf::actor_system& system, agent_environment env);
 
