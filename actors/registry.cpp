@@ -219,13 +219,6 @@ registry::on_reconcile(std::vector<storage::lease>& held) {
       moved.push_back(account_id);
     }
   }
-  for (const auto& account_id : lost) {
-    stop_account(account_id, "lease-lost");
-  }
-  for (const auto& account_id : moved) {
-    release.push_back({account_id, view.self(), epochs_[account_id], 0});
-    stop_account(account_id, "account-moved");
-  }
   // Leases of accounts with no actor here, such as one whose load failed
   // after its lease was acquired, go back at once.
   for (const auto& item : held) {
@@ -233,6 +226,13 @@ registry::on_reconcile(std::vector<storage::lease>& held) {
         pending_.count(item.account_id) == 0) {
       release.push_back(item);
     }
+  }
+  for (const auto& account_id : lost) {
+    stop_account(account_id, "lease-lost");
+  }
+  for (const auto& account_id : moved) {
+    release.push_back({account_id, view.self(), epochs_[account_id], 0});
+    stop_account(account_id, "account-moved");
   }
   return release;
 }
