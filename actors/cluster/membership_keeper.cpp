@@ -126,9 +126,14 @@ private:
             },
             [this, address](caf::error& err) {
               connecting_.erase(address);
-              logger().debug("peer-connect-failed message=\"cannot link to "
-                             "peer\" address=" +
-                             address + " error=\"" + message_of(err) + "\"");
+              // Logged once per address until a link to it succeeds.
+              if (unreachable_.insert(address).second) {
+                logger().warning("peer-connect-failed message=\"cannot link "
+                                 "to peer; retrying every heartbeat\" "
+                                 "address=" +
+                                 address + " error=\"" + message_of(err) +
+                                 "\"");
+              }
             });
   }
 
@@ -138,10 +143,19 @@ private:
         .then(
             [this, address, agent](std::string& name) {
               connecting_.erase(address);
+              unreachable_.erase(address);
               addresses_[name] = address;
               add_peer(name, agent, "outbound");
             },
-            [this, address](caf::error&) { connecting_.erase(address); });
+            [this, address](caf::error& err) {
+              connecting_.erase(address);
+              if (unreachable_.insert(address).second) {
+                logger().warning("peer-greeting-failed message=\"linked "
+                                 "peer did not reply to hello\" address=" +
+                                 address + " error=\"" + message_of(err) +
+                                 "\"");
+              }
+            });
   }
 
   void add_peer(const std::string& name, caf::actor agent,
@@ -242,6 +256,8 @@ private:
   std::map<std::string, std::string> addresses_;
   /// Addresses with a link being opened.
   std::set<std::string> connecting_;
+  /// Addresses whose last link attempt failed.
+  std::set<std::string> unreachable_;
   /// Events whose last attempt failed.
   std::map<std::string, bool> failing_;
 };
