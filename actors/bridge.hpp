@@ -115,6 +115,9 @@ private:
                             account_id +
                             ", is not reachable: retry the request");
     }
+    if (forward_->forwarded) {
+      ++*forward_->forwarded;
+    }
     auto done = std::make_shared<std::promise<caf::expected<Result>>>();
     auto future = done->get_future();
     auto wire = std::make_tuple(forward_atom_v, account_id,

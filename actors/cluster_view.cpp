@@ -4,7 +4,9 @@
 
 namespace skyiq::actors {
 
-cluster_view::cluster_view(std::string self) : self_(std::move(self)) {
+cluster_view::cluster_view(
+    std::string self, std::shared_ptr<std::atomic<std::size_t>> linked_peers)
+    : self_(std::move(self)), linked_peers_(std::move(linked_peers)) {
   eligible_.push_back(self_);
 }
 
@@ -59,6 +61,9 @@ std::string cluster_view::owner_of(const std::string& account_id) const {
 }
 
 void cluster_view::rebuild_locked() {
+  if (linked_peers_) {
+    linked_peers_->store(peers_.size());
+  }
   std::vector<std::string> eligible{self_};
   for (const auto& name : members_) {
     if (name != self_ && peers_.count(name) > 0) {

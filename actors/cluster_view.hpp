@@ -34,7 +34,11 @@ using peer_ptr = std::shared_ptr<peer_link>;
 
 class cluster_view {
 public:
-  explicit cluster_view(std::string self);
+  /// `linked_peers`, when given, is kept equal to the number of linked
+  /// peers (for metrics).
+  explicit cluster_view(
+      std::string self,
+      std::shared_ptr<std::atomic<std::size_t>> linked_peers = nullptr);
 
   const std::string& self() const {
     return self_;
@@ -80,6 +84,7 @@ private:
   /// This node plus the members with a live link, sorted by name.
   std::vector<std::string> eligible_;
   std::atomic<std::uint64_t> generation_{0};
+  std::shared_ptr<std::atomic<std::size_t>> linked_peers_;
 };
 
 } // namespace skyiq::actors

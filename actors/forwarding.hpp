@@ -11,6 +11,9 @@
 
 #include <caf/expected.hpp>
 
+#include <atomic>
+#include <cstdint>
+
 #include <memory>
 #include <string>
 
@@ -24,6 +27,8 @@ namespace skyiq::actors {
 struct forwarding {
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<const storage::master_key> key;
+  /// Counts the requests sent to another node; may be null.
+  std::shared_ptr<std::atomic<std::uint64_t>> forwarded;
 };
 
 template <class T>

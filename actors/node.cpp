@@ -80,8 +80,8 @@ node::node(caf::actor_system& system, const config::settings& settings,
   registry_ = system.spawn<actors::registry>(std::move(env));
   bridge_ = std::make_shared<bridge>(system, 4);
   if (hooks.cluster) {
-    bridge_->enable_forwarding(std::make_shared<forwarding>(
-        forwarding{hooks.cluster, std::move(key)}));
+    bridge_->enable_forwarding(std::make_shared<forwarding>(forwarding{
+        hooks.cluster, std::move(key), hooks.forwarded_requests}));
   }
 }
 

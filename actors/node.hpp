@@ -33,6 +33,8 @@ struct node_hooks {
   /// then serves only the accounts it owns, under their leases, and the
   /// bridge forwards the others.
   std::shared_ptr<cluster_view> cluster;
+  /// Counts requests forwarded to another node; may be null.
+  std::shared_ptr<std::atomic<std::uint64_t>> forwarded_requests;
 };
 
 /// The actors of one gateway node: the storage and Twilio worker pools,

@@ -245,8 +245,9 @@ int run(const config::settings& settings, const sigset_t& signals) {
   caf::actor_system system(cluster::add_message_types(caf_config));
   actors::node_hooks hooks;
   if (clustered) {
-    hooks.cluster =
-        std::make_shared<actors::cluster_view>(settings.cluster_node_name);
+    hooks.cluster = std::make_shared<actors::cluster_view>(
+        settings.cluster_node_name, stats->linked_peers);
+    hooks.forwarded_requests = stats->forwarded_requests;
   }
   hooks.on_batch = [stats](std::size_t n) { stats->observe_batch_size(n); };
   hooks.on_twilio_error = [stats](int status, int code) {

@@ -46,6 +46,8 @@ void histogram::render(const std::string& name, std::string& out) const {
 
 metrics::metrics()
     : active_accounts(std::make_shared<std::atomic<std::size_t>>(0)),
+      forwarded_requests(std::make_shared<std::atomic<std::uint64_t>>(0)),
+      linked_peers(std::make_shared<std::atomic<std::size_t>>(0)),
       webhook_seconds_({0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
                         0.25, 0.5, 1, 2.5, 5}),
       batch_sizes_({1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {}
@@ -103,6 +105,12 @@ std::string metrics::render() const {
   out += "# TYPE skyiq_active_account_actors gauge\n";
   out += "skyiq_active_account_actors " +
          std::to_string(active_accounts->load()) + "\n";
+  out += "# TYPE skyiq_forwarded_requests_total counter\n";
+  out += "skyiq_forwarded_requests_total " +
+         std::to_string(forwarded_requests->load()) + "\n";
+  out += "# TYPE skyiq_cluster_linked_peers gauge\n";
+  out += "skyiq_cluster_linked_peers " +
+         std::to_string(linked_peers->load()) + "\n";
   webhook_seconds_.render("skyiq_webhook_duration_seconds", out);
   batch_sizes_.render("skyiq_commit_batch_size", out);
   return out;

@@ -51,6 +51,11 @@ public:
   std::atomic<std::uint64_t> read_timeouts{0};
   /// Live account actors, kept by the registry.
   std::shared_ptr<std::atomic<std::size_t>> active_accounts;
+  /// Requests sent to the node that owns their account, counted by the
+  /// bridge of a clustered node.
+  std::shared_ptr<std::atomic<std::uint64_t>> forwarded_requests;
+  /// Peers with a live node link; zero on a single node.
+  std::shared_ptr<std::atomic<std::size_t>> linked_peers;
 
   std::string render() const;
 
