@@ -61,8 +61,9 @@ registry::behavior_type registry::make_behavior() {
   return {
       [this](account_atom, const std::string& id) { return on_account(id); },
       [this](count_atom) { return live_.size(); },
-      [this](reconcile_atom, std::vector<storage::lease>& held) {
-        return on_reconcile(held);
+      [this](reconcile_atom, std::vector<storage::lease>& held,
+             std::int64_t renewed_at) {
+        return on_reconcile(held, renewed_at);
       },
       [this](retry_atom, const std::string& id) { on_retry(id); },
   };
@@ -146,6 +147,7 @@ void registry::on_loaded(const std::string& account_id,
                          account_snapshot& snapshot) {
   if (const auto* fence = store->fence()) {
     epochs_[account_id] = fence->epoch;
+    started_at_[account_id] = storage::now_ms();
     logger().information("lease-acquired message=\"this node serves the "
                          "account\" account_id=" +
                          account_id + " epoch=" +
@@ -174,9 +176,15 @@ void registry::on_loaded(const std::string& account_id,
 }
 
 void registry::on_failed(const std::string& account_id, caf::error err) {
-  logger().error("account-activation-failed message=\"cannot load account\" "
-                 "account_id=" +
-                 account_id + " error=\"" + message_of(err) + "\"");
+  // On a clustered node, waiting out another node's lease ends here too.
+  const auto line = "account-activation-failed message=\"cannot load "
+                    "account\" account_id=" +
+                    account_id + " error=\"" + message_of(err) + "\"";
+  if (code_of(err) == errc::unavailable) {
+    logger().warning(line);
+  } else {
+    logger().error(line);
+  }
   auto waiting = std::move(pending_[account_id]);
   pending_.erase(account_id);
   deadlines_.erase(account_id);
@@ -192,6 +200,7 @@ void registry::on_down(const caf::down_msg& msg) {
   }
   live_.erase(it->second);
   epochs_.erase(it->second);
+  started_at_.erase(it->second);
   ids_.erase(it);
   if (env_.active_accounts) {
     env_.active_accounts->store(live_.size());
@@ -199,7 +208,8 @@ void registry::on_down(const caf::down_msg& msg) {
 }
 
 std::vector<storage::lease>
-registry::on_reconcile(std::vector<storage::lease>& held) {
+registry::on_reconcile(std::vector<storage::lease>& held,
+                       storage::timestamp_ms renewed_at) {
   std::vector<storage::lease> release;
   if (!env_.cluster) {
     return release;
@@ -213,6 +223,10 @@ registry::on_reconcile(std::vector<storage::lease>& held) {
   std::vector<std::string> moved;
   for (const auto& [account_id, epoch] : epochs_) {
     auto it = held_epochs.find(account_id);
+    // A lease acquired after the renewal started may be missing from it.
+    if (started_at_[account_id] >= renewed_at) {
+      continue;
+    }
     if (it == held_epochs.end() || it->second != epoch) {
       lost.push_back(account_id);
     } else if (!view.owns(account_id)) {
@@ -253,6 +267,7 @@ void registry::stop_account(const std::string& account_id, const char* event) {
   send_exit(handle, caf::exit_reason::user_shutdown);
   ids_.erase(handle.address());
   epochs_.erase(account_id);
+  started_at_.erase(account_id);
   live_.erase(it);
   if (env_.active_accounts) {
     env_.active_accounts->store(live_.size());

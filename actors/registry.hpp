@@ -76,7 +76,8 @@ private:
   void on_retry(const std::string& account_id);
   void on_failed(const std::string& account_id, caf::error err);
   void on_down(const caf::down_msg& msg);
-  std::vector<storage::lease> on_reconcile(std::vector<storage::lease>& held);
+  std::vector<storage::lease> on_reconcile(std::vector<storage::lease>& held,
+                                           storage::timestamp_ms renewed_at);
   void stop_account(const std::string& account_id, const char* event);
 
   registry_environment env_;
@@ -90,6 +91,9 @@ private:
   std::map<std::string, std::chrono::steady_clock::time_point> deadlines_;
   /// Clustered: the lease epoch each live account actor writes under.
   std::map<std::string, std::int64_t> epochs_;
+  /// Clustered: when each live account actor started (ms since the Unix
+  /// epoch), after its lease was acquired.
+  std::map<std::string, storage::timestamp_ms> started_at_;
 };
 
 } // namespace skyiq::actors

@@ -55,10 +55,17 @@ session_setup_sql(backend_kind backend,
     // client_min_messages keeps NOTICE lines of CREATE ... IF NOT EXISTS
     // off stderr. lock_timeout is the counterpart of SQLite's busy
     // timeout: a statement blocked by another session's row lock fails
-    // (SQLSTATE 55P03) instead of waiting without end.
+    // (SQLSTATE 55P03) instead of waiting without end. The gateway sends a
+    // transaction's statements back to back, so a transaction idle for
+    // twice that long belongs to a gateway that is stopped or cut off. The
+    // server then ends it, and with it the row locks that would keep
+    // another node from taking over the stopped node's accounts.
     return {
       {"SET client_min_messages = warning", ""},
       {"SET lock_timeout = " + std::to_string(busy_timeout.count()), ""},
+      {"SET idle_in_transaction_session_timeout = " +
+         std::to_string(2 * busy_timeout.count()),
+       ""},
     };
   }
   // journal_mode is stored in the file; the other pragmas are per
@@ -88,8 +95,8 @@ const char* lock_rows_suffix(backend_kind backend) {
   return backend == backend_kind::sqlite ? "" : " FOR UPDATE";
 }
 
-const char* share_lock_suffix(backend_kind backend) {
-  return backend == backend_kind::sqlite ? "" : " FOR SHARE";
+const char* key_share_lock_suffix(backend_kind backend) {
+  return backend == backend_kind::sqlite ? "" : " FOR KEY SHARE";
 }
 
 } // namespace skyiq::storage

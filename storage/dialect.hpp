@@ -59,9 +59,9 @@ std::string migration_lock_sql(backend_kind backend);
 /// transaction already excludes every other writer.
 const char* lock_rows_suffix(backend_kind backend);
 
-/// Returns " FOR SHARE" on PostgreSQL, which keeps the selected rows from
-/// being changed by others until the transaction ends, and "" on SQLite,
-/// whose write transactions already exclude each other.
-const char* share_lock_suffix(backend_kind backend);
+/// Returns " FOR KEY SHARE" on PostgreSQL and "" on SQLite, whose write
+/// transactions already exclude each other. The lock conflicts only with
+/// FOR UPDATE (and deletes), not with a plain UPDATE of non-key columns.
+const char* key_share_lock_suffix(backend_kind backend);
 
 } // namespace skyiq::storage

@@ -25,10 +25,12 @@ const char* lease_fence_sql();
 
 /// Checks inside a write transaction that `fence` still holds: its node
 /// holds a live lease on its account at its epoch. On PostgreSQL the lease
-/// row stays locked (FOR SHARE) until the transaction ends, so no other
-/// node can take the lease over before this write commits. Errors:
-/// errc::unavailable naming the account when the lease moved or expired;
-/// the caller then writes nothing.
+/// row stays locked (FOR KEY SHARE) until the transaction ends. That lock
+/// blocks a takeover, which locks the row FOR UPDATE first (see
+/// `lease_table::acquire`), but not the owner's own renewals, which only
+/// update expires_at: renewals and writes never wait for each other, so
+/// they cannot deadlock. Errors: errc::unavailable naming the account when
+/// the lease moved or expired; the caller then writes nothing.
 caf::error check_fence(sql_connection& connection, const lease_fence& fence);
 
 /// Appends the values of `lease_fence_sql()`'s placeholders to `params`,

@@ -61,7 +61,7 @@ caf::error check_fence(sql_connection& connection, const lease_fence& fence) {
   const auto sql = std::string("SELECT 1 FROM account_leases"
                                " WHERE account_id = ? AND owner_node = ?"
                                " AND epoch = ? AND expires_at > ?")
-                   + share_lock_suffix(connection.backend());
+                   + key_share_lock_suffix(connection.backend());
   if (connection.query_one(sql, params)) {
     return caf::none;
   }
@@ -179,9 +179,15 @@ lease_table::acquire(const std::string& account_id, const std::string& node,
   const auto now = clock_();
   const timestamp_ms expires_at = now + ttl.count();
   using result_type = caf::expected<std::optional<lease>>;
-  return with_connection(
+  return with_transaction(
     db_->pool(), "acquire lease",
     [&](sql_connection& connection) -> result_type {
+      // Waits for the writes under the current lease, which hold the row
+      // FOR KEY SHARE, so that none commits after the takeover.
+      connection.query_one(
+        std::string("SELECT epoch FROM account_leases WHERE account_id = ?") +
+          lock_rows_suffix(connection.backend()),
+        {account_id});
       auto row = connection.query_one(
         acquire_sql, {node, expires_at, account_id, now, now});
       if (row) {

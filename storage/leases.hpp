@@ -6,9 +6,10 @@
 // account changes hands, so a write that names the epoch it was made under
 // (see `lease_fence.hpp`) fails once another node has taken over.
 //
-// Every operation is one conditional statement, so two nodes that race
-// cannot both win, and each is idempotent, so the retry of
-// `with_connection` after a lost reply does no harm.
+// Every write is one conditional statement (an acquisition locks the row
+// first, in the same transaction), so two nodes that race cannot both
+// win, and each is idempotent, so the retry of `with_connection` after a
+// lost reply does no harm.
 //
 // Times come from the clock given at construction (the node's own clock by
 // default). NOTE: node clocks must agree to well within the lease TTL. A

@@ -35,6 +35,15 @@ public:
     return "membership-keeper";
   }
 
+  // Drops the handles of the agent, the registry and the peers, so that no
+  // reference cycle keeps this detached actor's thread waiting at shutdown.
+  void on_exit() override {
+    env_.agent = nullptr;
+    env_.registry = nullptr;
+    env_.opener = nullptr;
+    linked_.clear();
+  }
+
   caf::behavior make_behavior() override {
     send(this, tick_atom_v);
     return {
@@ -192,12 +201,14 @@ private:
   }
 
   void renew_leases() {
+    const auto started = storage::now_ms();
     auto held = env_.leases->renew_all(env_.node, env_.ttl);
+    report(held ? caf::error{} : held.error(), "lease-renewal-failed");
     if (!held) {
-      report(held.error(), "lease-renewal-failed");
       return;
     }
-    request(env_.registry, env_.interval, reconcile_atom_v, std::move(*held))
+    request(env_.registry, env_.interval, reconcile_atom_v, std::move(*held),
+            started)
         .then([this](std::vector<storage::lease>& release) { give_back(release); },
               [](caf::error& err) {
                 logger().warning("lease-reconcile-failed message=\"registry "

@@ -24,6 +24,14 @@ public:
     return "node-agent";
   }
 
+  // The keeper holds this actor's handle as well; dropping it here breaks
+  // the cycle that would keep both alive, and the actor system waiting at
+  // shutdown.
+  void on_exit() override {
+    keeper_ = nullptr;
+    env_.registry = nullptr;
+  }
+
   caf::behavior make_behavior() override {
     return {
         [this](join_atom, caf::actor& keeper) { keeper_ = keeper; },

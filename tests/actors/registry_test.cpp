@@ -258,6 +258,7 @@ TEST_CASE("reconcile stops lost and moved accounts") {
     REQUIRE(update_greeting(node, kept, "kept"));
     REQUIRE(update_greeting(node, moved, "moved"));
     REQUIRE(live_accounts(node) == 2);
+    const auto renewed_at = storage::now_ms();
     auto held = leases.renew_all("gw-1", 60s);
     REQUIRE(held);
     REQUIRE(held->size() == 2);
@@ -272,12 +273,37 @@ TEST_CASE("reconcile stops lost and moved accounts") {
       }
     }
     auto release = node.requests()->ask<std::vector<storage::lease>>(
-        node.registry(), 2000ms, actors::reconcile_atom_v, still_held);
+        node.registry(), 2000ms, actors::reconcile_atom_v, still_held,
+        renewed_at);
     REQUIRE(release);
     REQUIRE(release->size() == 1);
     CHECK(release->front().account_id == moved);
     CHECK(release->front().epoch == 1);
     CHECK(live_accounts(node) == 0);
+    node.stop();
+  }
+  system.await_all_actors_done();
+}
+
+TEST_CASE("reconcile keeps accounts newer than the renewal") {
+  node_fixture fx(10min);
+  auto view = std::make_shared<actors::cluster_view>("gw-1");
+  auto hooks = clustered(fx, view);
+  caf::actor_system_config config;
+  caf::actor_system system(config);
+  {
+    actors::node node(system, fx.settings, fx.db, fx.key, hooks);
+    const auto renewed_at = storage::now_ms() - 1;
+    REQUIRE(update_greeting(node, fx.first, "new"));
+
+    // The renewal read the lease table before this lease existed.
+    auto release = node.requests()->ask<std::vector<storage::lease>>(
+        node.registry(), 2000ms, actors::reconcile_atom_v,
+        std::vector<storage::lease>{}, renewed_at);
+    REQUIRE(release);
+    CHECK(release->empty());
+    CHECK(live_accounts(node) == 1);
+    CHECK(update_greeting(node, fx.first, "still served"));
     node.stop();
   }
   system.await_all_actors_done();

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -537,5 +538,72 @@ TEST_CASE("releasing all leases frees them at once") {
   auto taken = leases.acquire(first, "node-b", 60s);
   REQUIRE(taken);
   REQUIRE(*taken);
+  CHECK((*taken)->epoch == 2);
+}
+
+TEST_CASE("lease renewal does not wait for fenced writes") {
+  if (!test::testing_postgres()) {
+    // SQLite runs one write transaction at a time, and clustered nodes
+    // run on PostgreSQL only.
+    return;
+  }
+  test::test_store store;
+  lease_table leases(store.db());
+  const auto account = store.new_account("a@example.com");
+  auto held = leases.acquire(account, "node-a", 60s);
+  REQUIRE(held);
+  REQUIRE(*held);
+  const lease_fence fence{account, "node-a", (*held)->epoch};
+
+  auto written = with_transaction(
+    store.db()->pool(), "test fenced write",
+    [&](sql_connection& connection) -> caf::expected<void> {
+      REQUIRE_FALSE(check_fence(connection, fence));
+      auto renewal = std::async(std::launch::async, [&] {
+        return leases.renew_all("node-a", 60s);
+      });
+      REQUIRE(renewal.wait_for(5s) == std::future_status::ready);
+      auto renewed = renewal.get();
+      REQUIRE(renewed);
+      CHECK(renewed->size() == 1);
+      return caf::unit;
+    });
+  CHECK(written);
+}
+
+TEST_CASE("takeover waits for fenced writes") {
+  if (!test::testing_postgres()) {
+    // SQLite runs one write transaction at a time, and clustered nodes
+    // run on PostgreSQL only.
+    return;
+  }
+  test::test_store store;
+  lease_table leases(store.db());
+  const auto account = store.new_account("a@example.com");
+  auto held = leases.acquire(account, "node-a", 300ms);
+  REQUIRE(held);
+  REQUIRE(*held);
+  const lease_fence fence{account, "node-a", (*held)->epoch};
+
+  std::future<caf::expected<std::optional<lease>>> takeover;
+  auto written = with_transaction(
+    store.db()->pool(), "test fenced write",
+    [&](sql_connection& connection) -> caf::expected<void> {
+      REQUIRE_FALSE(check_fence(connection, fence));
+      takeover = std::async(std::launch::async, [&] {
+        std::this_thread::sleep_for(400ms);
+        return leases.acquire(account, "node-b", 60s);
+      });
+      // The lease has expired by now, but the takeover waits for this
+      // transaction.
+      CHECK(takeover.wait_for(1500ms) == std::future_status::timeout);
+      return caf::unit;
+    });
+  REQUIRE(written);
+  REQUIRE(takeover.wait_for(5s) == std::future_status::ready);
+  auto taken = takeover.get();
+  REQUIRE(taken);
+  REQUIRE(*taken);
+  CHECK((*taken)->owner_node == "node-b");
   CHECK((*taken)->epoch == 2);
 }
