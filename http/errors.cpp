@@ -70,7 +70,21 @@ response error_response(const caf::error& err) {
                           "the gateway could not complete the request in "
                           "time: retry later");
   }
-  return error_response(code_of(err), message_of(err));
+  // Messages of these two codes may name the database, its driver's text
+  // or another gateway node, which clients (Twilio included) must not
+  // see. The gateway logs the details where the error arises.
+  switch (code_of(err)) {
+  case errc::unavailable:
+    return error_response(errc::unavailable,
+                          "the gateway cannot complete the request right "
+                          "now: retry later");
+  case errc::internal:
+    return error_response(errc::internal,
+                          "the gateway failed to complete the request; "
+                          "its log has the details");
+  default:
+    return error_response(code_of(err), message_of(err));
+  }
 }
 
 } // namespace skyiq::http

@@ -82,7 +82,8 @@ response failed_webhook(services& app, const request& req,
   }
   logger().warning("webhook-failed message=\"Twilio request not accepted\" "
                    "request_id=" +
-                   req.request_id + " code=" + to_code(code));
+                   req.request_id + " code=" + to_code(code) + " error=\"" +
+                   message_of(err) + "\"");
   return error_response(err);
 }
 
