@@ -177,7 +177,8 @@ std::string http_reply::header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-http_client::http_client(std::uint16_t port) : port_(port) {
+http_client::http_client(std::uint16_t port, std::chrono::seconds timeout)
+  : port_(port), timeout_(timeout) {
 }
 
 http_reply http_client::send(
@@ -186,7 +187,7 @@ http_reply http_client::send(
   const std::vector<std::pair<std::string, std::string>>& headers,
   const std::string& content_type) {
   Poco::Net::HTTPClientSession session("127.0.0.1", port_);
-  session.setTimeout(Poco::Timespan(30, 0));
+  session.setTimeout(Poco::Timespan(timeout_.count(), 0));
   Poco::Net::HTTPRequest request(method, target,
                                  Poco::Net::HTTPMessage::HTTP_1_1);
   for (const auto& [name, value] : headers) {

@@ -75,7 +75,9 @@ struct http_reply {
 /// A small HTTP/1.1 client for 127.0.0.1.
 class http_client {
 public:
-  explicit http_client(std::uint16_t port);
+  /// `timeout` bounds the connect and each send and receive of a request.
+  explicit http_client(std::uint16_t port,
+                       std::chrono::seconds timeout = std::chrono::seconds(30));
 
   http_reply send(const std::string& method, const std::string& target,
                   const std::string& body = "",
@@ -96,6 +98,7 @@ public:
 
 private:
   std::uint16_t port_;
+  std::chrono::seconds timeout_;
 };
 
 /// Params of a voice webhook as Twilio sends them, in Twilio's order.

@@ -312,3 +312,31 @@ TEST_CASE("metrics count signature failures and unknown numbers") {
   CHECK(metric_value(after.body, "skyiq_unknown_number_rejects_total") ==
         unknown + 1);
 }
+
+TEST_CASE("status callback reusing another account's CallSid") {
+  gateway_fixture fx;
+  fx.start();
+  auto http = fx.client();
+  const auto owner_twilio = fx.add_twilio_account("+14155550411");
+  const auto owner = fx.connect("owner@example.com", owner_twilio);
+  const auto other_twilio = fx.add_twilio_account("+14155550412");
+  const auto other = fx.connect("other@example.com", other_twilio);
+  const auto sid = random_call_sid();
+  REQUIRE(fx.send_voice(owner_twilio, sid).status == 200);
+  const auto before = fx.calls_of(owner);
+
+  // The other account signs a final status for its own number with the
+  // owner's CallSid: it may only ever touch a record of its own.
+  const auto reply = post_signed(
+      http, "/api/twilio/status", public_base_url, other_twilio.token,
+      status_params(other_twilio.sid, sid, "+14155550100",
+                    other_twilio.number, "completed", 5, 60));
+  CHECK(reply.status == 204);
+
+  CHECK(fx.calls_of(owner) == before);
+  const auto own = find_call(fx.calls_of(other), sid);
+  REQUIRE_FALSE(own.is_null());
+  CHECK(own["status"] == "completed");
+  CHECK(own["to"] == other_twilio.number);
+  CHECK(own["id"] != before["calls"][0]["id"]);
+}
