@@ -66,11 +66,34 @@ def sync_revision(repo, rev, destination):
             path.unlink()
 
 
-def build(source, build_root, gateway_build, bench_dir, log_path):
+def prepare_source(repo, build_root, rev="HEAD", worktree=False):
+    """Return the source directory to build, its build directory and a
+    description of what is measured. The source is the checkout as it is
+    when `worktree` is true, otherwise `rev` exported with git archive."""
+    if worktree:
+        changed = uncommitted_files(repo)
+        description = (f"working tree at {short_commit(repo)}"
+                       + (" with uncommitted changes in "
+                          + ", ".join(changed) if changed else ", clean"))
+        return repo, build_root / "worktree", description
+    commit = short_commit(repo, rev)
+    source = build_root / "src"
+    sync_revision(repo, commit, source)
+    changed = uncommitted_files(repo)
+    description = f"commit {commit} (git archive of {rev})"
+    if changed:
+        description += ("; uncommitted changes in the checkout were not "
+                        "measured")
+    return source, build_root / "gateway", description
+
+
+def build(source, build_root, gateway_build, bench_dir, log_path,
+          jobs=None):
     """Build the gateway's targets in Release mode in `gateway_build` and
-    the bench tools in `build_root`/tools; return the executables."""
+    the bench tools in `build_root`/tools, with `jobs` parallel jobs
+    (default one per CPU); return the executables."""
     tools_build = build_root / "tools"
-    jobs = str(os.cpu_count() or 2)
+    jobs = str(jobs or os.cpu_count() or 2)
     run_checked(["cmake", "-S", str(source), "-B", str(gateway_build),
                  "-DCMAKE_BUILD_TYPE=Release", "-DSKYIQ_BUILD_TESTS=ON"],
                 log_path)

@@ -262,9 +262,18 @@ def _check_signer(ctx, account):
 
 
 def _verify_records(db_path, plan, sent, accounts, probe_sid):
-    """Compare the stored calls with the webhooks sent: thread t sent the
-    first sent[t] entries of plan[t]."""
-    records = seed.webhook_records(db_path)
+    """Compare the calls stored in the SQLite file with the webhooks
+    sent."""
+    return compare_records(seed.webhook_records(db_path), plan, sent,
+                           accounts, {probe_sid})
+
+
+def compare_records(records, plan, sent, accounts, probe_sids):
+    """Compare the stored calls, {CallSid: [account_id, ...]}, with the
+    webhooks sent: thread t sent the first sent[t] entries of plan[t].
+    Return the counts of CallSids stored once under the right account,
+    missing, duplicated and misrouted, and of stored CallSids that were
+    neither sent nor in `probe_sids`."""
     expected = {}
     for thread, entries in enumerate(plan):
         for call_sid, account_index in entries[:sent[thread]]:
@@ -282,7 +291,8 @@ def _verify_records(db_path, plan, sent, accounts, probe_sid):
         else:
             outcome["recorded_once"] += 1
     outcome["unexpected"] = sum(1 for sid in records
-                                if sid not in expected and sid != probe_sid)
+                                if sid not in expected
+                                and sid not in probe_sids)
     return outcome
 
 

@@ -86,6 +86,14 @@ class Process:
                                        stdin=subprocess.DEVNULL, env=env,
                                        cwd=cwd)
         self.pid = self._popen.pid
+        self.term_sent = False
+
+    def send_term(self):
+        """Send SIGTERM once without waiting, so that several processes
+        can stop at the same time. A later stop() only waits."""
+        if self._popen.poll() is None and not self.term_sent:
+            os.kill(self.pid, signal.SIGTERM)
+            self.term_sent = True
 
     def log_text(self):
         with open(self.log_path, "r", errors="replace") as log:
@@ -172,10 +180,10 @@ class Process:
         return total
 
     def stop(self, timeout=60):
-        """Send SIGTERM and wait; return the exit status. A process that
-        does not exit in time is killed with SIGKILL and reported."""
-        if self._popen.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
+        """Send SIGTERM, unless send_term() did, wait and return the exit
+        status. A process that does not exit in time is killed with
+        SIGKILL and reported."""
+        self.send_term()
         try:
             status = self._popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -185,6 +193,15 @@ class Process:
             raise BenchError(f"{self.name} (pid {self.pid}) did not exit "
                              f"within {timeout} s of SIGTERM and was killed;"
                              f" see {self.log_path}")
+        self._log.close()
+        return status
+
+    def kill(self):
+        """Kill the process with SIGKILL, wait for it and return its exit
+        status."""
+        if self._popen.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+        status = self._popen.wait()
         self._log.close()
         return status
 

@@ -61,12 +61,13 @@ def git(repo, *args):
                           check=True).stdout.strip()
 
 
-def append_record(path, figures, command, source, notes):
-    """Append one run's figures as a Markdown section to `path`."""
+def append_record(path, figures, command, source, notes, title="Run"):
+    """Append one run's figures as a Markdown section headed
+    "## `title` of <UTC date and time>" to `path`."""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "",
-        f"## Run of {stamp}",
+        f"## {title} of {stamp}",
         "",
         f"- Source: {source}",
         f"- Machine: {machine()}",

@@ -56,10 +56,12 @@ class WrkResult:
 
 
 def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
-            headers=(), script_args=(), server=None):
+            headers=(), script_args=(), server=None, env=None):
     """Run wrk against `url` (127.0.0.1 only) and return its figures. The
-    whole output goes to `log_path`. When `server` (a Process) is given,
-    the CPU time it used during the run is recorded."""
+    whole output goes to `log_path`. When `server` (a Process, or any
+    object with its cpu_seconds and context_switches methods) is given,
+    the CPU time it used during the run is recorded. `env` replaces wrk's
+    environment when given."""
     if not url.startswith("http://127.0.0.1:"):
         raise BenchError(f"refusing to load {url}: only 127.0.0.1 is "
                          "benchmarked")
@@ -78,7 +80,7 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
     switches_before = server.context_switches() if server else 0
     try:
         done = subprocess.run(argv, capture_output=True, text=True,
-                              timeout=duration_s + 60)
+                              timeout=duration_s + 60, env=env)
     except FileNotFoundError:
         raise BenchError("wrk is not installed: apt-get install -y wrk")
     except subprocess.TimeoutExpired:

@@ -16,12 +16,27 @@
 -- A thread that runs out of lines stops and sends GET /healthz for its
 -- remaining connections, never a webhook twice; done() reports this as
 -- bench-exhausted, and bench/run rejects such a run.
+--
+-- BENCH_NODE_PORTS, when set, lists ports on 127.0.0.1 separated by
+-- commas. Thread N then sends to entry (N mod count) + 1 of the list
+-- instead of the URL's port. done() also reports, for each thread, the
+-- responses received (bench-answered-N) and those whose status is not
+-- 2xx (bench-non2xx-N). The list is an environment variable because
+-- setup() runs before init() receives the script arguments.
 
 local threads = {}
 local next_id = 0
+local node_ports = {}
+for port in (os.getenv("BENCH_NODE_PORTS") or ""):gmatch("%d+") do
+  table.insert(node_ports, port)
+end
 
 function setup(thread)
   thread:set("id", next_id)
+  if #node_ports > 0 then
+    local port = node_ports[next_id % #node_ports + 1]
+    thread.addr = wrk.lookup("127.0.0.1", port)[1]
+  end
   table.insert(threads, thread)
   next_id = next_id + 1
 end
@@ -36,6 +51,8 @@ function init(args)
   path = args[3]
   sent = 0
   exhausted = 0
+  answered = 0
+  non2xx = 0
 end
 
 function request()
@@ -60,12 +77,29 @@ function request()
   }, parts[1] .. call_sid .. parts[2])
 end
 
+-- Defined only with BENCH_NODE_PORTS, so that the single-node replay
+-- does not pay for wrk passing every response to Lua.
+if #node_ports > 0 then
+  function response(status, headers, body)
+    answered = answered + 1
+    if status < 200 or status > 299 then
+      non2xx = non2xx + 1
+    end
+  end
+end
+
 function done(summary, latency, requests_stats)
   local total_sent = 0
   local total_exhausted = 0
   for _, thread in ipairs(threads) do
     io.write(string.format("bench-sent-%d %d\n", thread:get("id"),
                            thread:get("sent")))
+    if #node_ports > 0 then
+      io.write(string.format("bench-answered-%d %d\n", thread:get("id"),
+                             thread:get("answered")))
+      io.write(string.format("bench-non2xx-%d %d\n", thread:get("id"),
+                             thread:get("non2xx")))
+    end
     total_sent = total_sent + thread:get("sent")
     total_exhausted = total_exhausted + thread:get("exhausted")
   end
