@@ -66,7 +66,7 @@ caf::error check_fence(sql_connection& connection, const lease_fence& fence) {
     return caf::none;
   }
   Poco::Logger::get("gateway.storage")
-    .warning("write-fenced message=\"write refused: the lease moved\""
+    .warning("write-fenced message=\"write rejected: the lease moved\""
              " account_id="
              + fence.account_id + " node=" + fence.node
              + " epoch=" + std::to_string(fence.epoch));

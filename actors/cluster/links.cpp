@@ -11,9 +11,9 @@ namespace skyiq::cluster {
 void configure_links(caf::actor_system_config& config,
                      const config::settings& s) {
   config.load<caf::io::middleman>();
-  // Five link heartbeats per membership heartbeat, and a peer that sends
-  // nothing for one membership heartbeat counts as gone: with the default
-  // 1 s that is CAF's 200 ms / 1 s, which notices a stopped process in
+  // Five link heartbeats per membership heartbeat. A peer that sends
+  // nothing for one membership heartbeat counts as gone. With the default
+  // of 1 s these are 200 ms and 1 s, which notice a stopped process in
   // about a second.
   config.set("middleman.heartbeat-interval",
              caf::timespan{s.cluster_heartbeat_interval / 5});
