@@ -1,5 +1,7 @@
 #include "actors/bridge.hpp"
 
+#include "storage/types.hpp"
+
 #include <caf/exit_reason.hpp>
 
 namespace skyiq::actors {
@@ -53,6 +55,16 @@ void bridge::handle_cache::store(const std::string& account_id,
 void bridge::handle_cache::erase(const std::string& account_id) {
   std::lock_guard<std::mutex> guard(mutex_);
   handles_.erase(account_id);
+}
+
+caf::error bridge::check_leases_current() const {
+  if (forward_->view->leases_current(storage::now_ms())) {
+    return caf::none;
+  }
+  return make_error(errc::unavailable,
+                    "gateway node " + forward_->view->self() +
+                        " missed its lease renewals, so another node may "
+                        "serve this account now: retry the request");
 }
 
 caf::actor bridge::next_actor() {

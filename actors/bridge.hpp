@@ -54,6 +54,9 @@ public:
       if (owner != forward_->view->self()) {
         return ask_peer<Result>(owner, account_id, timeout, xs...);
       }
+      if (auto err = check_leases_current()) {
+        return err;
+      }
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto cached = handles_->find(account_id);
@@ -135,6 +138,8 @@ private:
     caf::anon_send(next_actor(), bridge_job{job});
     return wait_peer(future, timeout, *peer);
   }
+
+  caf::error check_leases_current() const;
 
   template <class Result>
   static caf::expected<Result>

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,21 @@ public:
     return owner_of(account_id) == self_;
   }
 
+  /// Records that every lease this node holds lasts at least until
+  /// `until` (ms since the Unix epoch), as the last renewal extended them.
+  void set_leases_valid_until(std::int64_t until) {
+    leases_valid_until_.store(until);
+  }
+
+  /// Returns false once the time recorded by `set_leases_valid_until` has
+  /// passed: the node missed its renewals (it was stopped, or the database
+  /// failed), so another node may own its accounts by now, and it must not
+  /// serve them, not even reads, until a renewal tells which it still
+  /// holds. True until the first renewal.
+  bool leases_current(std::int64_t now) const {
+    return now < leases_valid_until_.load();
+  }
+
   /// Grows by one whenever the set of eligible nodes changes.
   std::uint64_t generation() const {
     return generation_.load();
@@ -85,6 +101,8 @@ private:
   std::vector<std::string> eligible_;
   std::atomic<std::uint64_t> generation_{0};
   std::shared_ptr<std::atomic<std::size_t>> linked_peers_;
+  std::atomic<std::int64_t> leases_valid_until_{
+      std::numeric_limits<std::int64_t>::max()};
 };
 
 } // namespace skyiq::actors

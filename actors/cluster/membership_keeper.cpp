@@ -207,6 +207,9 @@ private:
     if (!held) {
       return;
     }
+    // Every lease still held now lasts at least a TTL from the start of
+    // this renewal.
+    env_.view->set_leases_valid_until(started + env_.ttl.count());
     request(env_.registry, env_.interval, reconcile_atom_v, std::move(*held),
             started)
         .then([this](std::vector<storage::lease>& release) { give_back(release); },

@@ -2,6 +2,7 @@
 
 #include "actors/forwarding.hpp"
 #include "storage/errors.hpp"
+#include "storage/types.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -104,6 +105,12 @@ private:
           errc::unavailable, "account " + id + " is served by gateway node " +
                                  env_.view->owner_of(id) +
                                  ", not this one: retry the request"));
+    }
+    if (!env_.view->leases_current(storage::now_ms())) {
+      return failed(make_error(errc::unavailable,
+                               "gateway node " + env_.view->self() +
+                                   " missed its lease renewals: retry the "
+                                   "request"));
     }
     auto rp = make_response_promise();
     auto args = std::make_shared<const std::tuple<Ts...>>(std::move(xs)...);

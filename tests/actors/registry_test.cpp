@@ -311,3 +311,29 @@ TEST_CASE("reconcile keeps accounts newer than the renewal") {
   }
   system.await_all_actors_done();
 }
+
+TEST_CASE("node past its lease renewals serves nothing") {
+  node_fixture fx(10min);
+  auto view = std::make_shared<actors::cluster_view>("gw-1");
+  auto hooks = clustered(fx, view);
+  caf::actor_system_config config;
+  caf::actor_system system(config);
+  {
+    actors::node node(system, fx.settings, fx.db, fx.key, hooks);
+    REQUIRE(update_greeting(node, fx.first, "served"));
+
+    // The keeper's last renewal covered the leases until a moment ago,
+    // as after the process was stopped for longer than the lease TTL.
+    view->set_leases_valid_until(storage::now_ms() - 1);
+    auto profile = node.requests()->ask_account<storage::business_profile>(
+        node.registry(), fx.first, 2000ms, actors::profile_atom_v);
+    REQUIRE_FALSE(profile);
+    CHECK(code_of(profile.error()) == errc::unavailable);
+
+    view->set_leases_valid_until(storage::now_ms() + 60000);
+    CHECK(node.requests()->ask_account<storage::business_profile>(
+        node.registry(), fx.first, 2000ms, actors::profile_atom_v));
+    node.stop();
+  }
+  system.await_all_actors_done();
+}

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
@@ -99,7 +100,7 @@ TEST_CASE("new link to a peer replaces the old one") {
 }
 
 TEST_CASE("forwarded setup seals the auth token") {
-  forwarding link{nullptr, key_of('a')};
+  forwarding link{nullptr, key_of('a'), nullptr};
   setup_request request{"AC" + std::string(32, '1'), token, "+14155550199",
                         "req-1"};
   auto wire = to_wire(request, "account-1", link);
@@ -116,7 +117,7 @@ TEST_CASE("forwarded setup seals the auth token") {
 }
 
 TEST_CASE("forwarded token opens for its own account only") {
-  forwarding link{nullptr, key_of('a')};
+  forwarding link{nullptr, key_of('a'), nullptr};
   auto wire = to_wire(numbers_request{"AC1", token, "req-2"}, "account-1",
                       link);
   auto other_account = from_wire(wire, "account-2", *key_of('a'));
@@ -128,7 +129,7 @@ TEST_CASE("forwarded token opens for its own account only") {
 }
 
 TEST_CASE("forwarded listing without a token stays empty") {
-  forwarding link{nullptr, key_of('a')};
+  forwarding link{nullptr, key_of('a'), nullptr};
   auto wire = to_wire(numbers_request{"", "", "req-3"}, "account-1", link);
   CHECK(wire.sealed_token.empty());
   auto opened = from_wire(wire, "account-1", *key_of('a'));
@@ -147,7 +148,7 @@ TEST_CASE("forwarded setup without a token is invalid") {
 TEST_CASE("forwarded setup crosses a link as a message") {
   caf::actor_system_config config;
   caf::actor_system system(cluster::add_message_types(config));
-  forwarding link{nullptr, key_of('a')};
+  forwarding link{nullptr, key_of('a'), nullptr};
   auto wire = to_wire(
       setup_request{"AC1", token, "+14155550199", "req-5"}, "account-1",
       link);
@@ -167,4 +168,14 @@ TEST_CASE("forwarded setup crosses a link as a message") {
   const auto& read = copy.get_as<forwarded_setup>(3);
   CHECK(read.sealed_token == wire.sealed_token);
   CHECK(read.e164 == wire.e164);
+}
+
+TEST_CASE("leases count as current until renewals lapse") {
+  cluster_view view("gw-1");
+  CHECK(view.leases_current(0));
+  CHECK(view.leases_current(std::numeric_limits<std::int64_t>::max() - 1));
+  view.set_leases_valid_until(1000);
+  CHECK(view.leases_current(999));
+  CHECK_FALSE(view.leases_current(1000));
+  CHECK_FALSE(view.leases_current(5000));
 }
