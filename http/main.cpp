@@ -172,11 +172,19 @@ start_cluster(caf::actor_system& system, const config::settings& settings,
   const auto host = cluster::split_address(settings.cluster_listen)->first;
   const auto address = host + ":" + std::to_string(*port);
   auto members = std::make_shared<storage::membership>(database);
-  if (auto registered =
-          members->register_node(settings.cluster_node_name, address);
-      !registered) {
+  auto claimed = members->claim_name(settings.cluster_node_name, address,
+                                     settings.cluster_lease_ttl);
+  if (!claimed || !*claimed) {
     caf::anon_send_exit(actors.agent, caf::exit_reason::user_shutdown);
-    return std::move(registered.error());
+    if (!claimed) {
+      return std::move(claimed.error());
+    }
+    return make_error(
+        errc::unavailable,
+        "cluster.node_name " + settings.cluster_node_name +
+            " is in use by a live gateway node (its heartbeat is less than "
+            "cluster.lease_ttl old): give every node its own name, or wait "
+            "for a node that just stopped to expire");
   }
   Poco::Logger::get("gateway.cluster")
       .information("cluster-listening message=\"accepting node links\" "

@@ -112,6 +112,30 @@ membership::register_node(const std::string& name,
     });
 }
 
+caf::expected<bool> membership::claim_name(const std::string& name,
+                                           const std::string& address,
+                                           std::chrono::milliseconds ttl) const {
+  if (auto err = check_not_empty(name, "node name")) {
+    return err;
+  }
+  if (auto err = check_not_empty(address, "node address")) {
+    return err;
+  }
+  const auto now = clock_();
+  return with_connection(
+    db_->pool(), "claim node name",
+    [&](sql_connection& connection) -> caf::expected<bool> {
+      auto changed = connection.execute(
+        "INSERT INTO cluster_nodes (name, address, started_at, heartbeat_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " address = excluded.address, started_at = excluded.started_at,"
+        " heartbeat_at = excluded.heartbeat_at"
+        " WHERE cluster_nodes.heartbeat_at <= ?",
+        {name, address, now, now, now - ttl.count()});
+      return changed > 0;
+    });
+}
+
 caf::expected<bool> membership::heartbeat(const std::string& name) const {
   const auto now = clock_();
   return with_connection(

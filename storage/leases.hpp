@@ -57,6 +57,13 @@ public:
   caf::expected<void> register_node(const std::string& name,
                                     const std::string& address) const;
 
+  /// Registers `name` like `register_node`, but only when no row of that
+  /// name had a heartbeat within `ttl`. Returns false when a live node
+  /// holds the name, so that two processes never run as one node.
+  caf::expected<bool> claim_name(const std::string& name,
+                                 const std::string& address,
+                                 std::chrono::milliseconds ttl) const;
+
   /// Moves the heartbeat of `name` to now, but never back in time. Returns
   /// false when `name` is not registered, so the node must register again.
   caf::expected<bool> heartbeat(const std::string& name) const;

@@ -70,9 +70,15 @@ private:
     caf::error err = alive ? caf::error{} : alive.error();
     if (alive && !*alive) {
       // Another node or an operator removed this node's row.
-      auto again = env_.members->register_node(env_.node, env_.address);
+      auto again = env_.members->claim_name(env_.node, env_.address, env_.ttl);
       if (!again) {
         err = again.error();
+      } else if (!*again) {
+        err = make_error(errc::unavailable,
+                         "another live process registered the node name " +
+                             env_.node +
+                             ": give every gateway node its own "
+                             "cluster.node_name");
       }
     }
     report(err, "cluster-heartbeat-failed");

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -758,4 +759,36 @@ TEST_CASE("both nodes serve the same dashboard") {
   REQUIRE(calls_first.size() == 1);
   CHECK(calls_first.front()["callSid"] == sid);
   CHECK(calls_first == calls_second);
+}
+
+TEST_CASE("second process with a live node's name exits") {
+  gateway_cluster cluster(2, fast_failover);
+  require_formed(cluster);
+  auto overrides = cluster.fx.overrides();
+  overrides.insert(overrides.end(), fast_failover.begin(),
+                   fast_failover.end());
+  overrides.push_back("cluster.node_name=gw-2");
+  overrides.push_back("cluster.listen=127.0.0.1:0");
+  const auto log_file = cluster.fx.dir.path() + "/duplicate.log";
+  std::vector<std::string> args;
+  for (const auto& item : overrides) {
+    args.push_back("--set");
+    args.push_back(item);
+  }
+  const int status =
+      run_gateway_to_exit(log_file, args, std::chrono::seconds(20));
+  std::ifstream in(log_file);
+  const std::string log((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  INFO(log);
+  CHECK(status == 1);
+  CHECK(log.find("cluster-start-failed") != std::string::npos);
+  CHECK(log.find("is in use by a live gateway node") != std::string::npos);
+
+  // The running gw-2 keeps its row and its link.
+  const auto rows = cluster.fx.postgres->query(
+      "SELECT address FROM cluster_nodes WHERE name = 'gw-2'");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows.front() ==
+        "127.0.0.1:" + std::to_string(cluster.cluster_port(1)));
 }

@@ -88,6 +88,26 @@ TEST_CASE("registered node is live until its heartbeat ages") {
   CHECK(live->size() == 1);
 }
 
+TEST_CASE("live node's name cannot be claimed") {
+  test::test_store store;
+  manual_clock clock;
+  membership nodes(store.db(), clock.function());
+  REQUIRE(nodes.claim_name("node-a", "h:1", 3s).value());
+  CHECK_FALSE(nodes.claim_name("node-a", "h:2", 3s).value());
+  auto live = nodes.live_nodes(3s);
+  REQUIRE(live);
+  REQUIRE(live->size() == 1);
+  CHECK(live->front().address == "h:1");
+
+  clock.advance(3s);
+  CHECK(nodes.claim_name("node-a", "h:2", 3s).value());
+  live = nodes.live_nodes(3s);
+  REQUIRE(live);
+  REQUIRE(live->size() == 1);
+  CHECK(live->front().address == "h:2");
+  CHECK(nodes.claim_name("node-b", "h:3", 3s).value());
+}
+
 TEST_CASE("heartbeat of an unknown node returns false") {
   test::test_store store;
   membership nodes(store.db());
