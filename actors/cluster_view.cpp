@@ -56,7 +56,7 @@ std::vector<std::string> cluster_view::peer_names() const {
 
 std::string cluster_view::owner_of(const std::string& account_id) const {
   std::lock_guard<std::mutex> guard(mutex_);
-  // eligible_ always holds at least this node.
+  // eligible_ always contains at least this node.
   return *cluster::choose_owner(account_id, eligible_);
 }
 

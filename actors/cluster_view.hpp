@@ -1,9 +1,9 @@
 #pragma once
 
-// What one gateway node knows of the cluster: the live members from the
+// One gateway node's view of the cluster: the live members from the
 // membership table and the peers whose node agents it is linked to. HTTP
-// threads ask it which node owns an account; the membership keeper and the
-// down handlers of the links update it. Thread-safe.
+// threads ask it which node owns an account, and the membership keeper and
+// the down handlers of the links update it. Thread-safe.
 
 #include <caf/actor.hpp>
 
@@ -46,7 +46,7 @@ public:
   }
 
   /// Replaces the set of live members (by name) read from the membership
-  /// table. This node counts as live whatever the table says.
+  /// table. This node counts as live whatever the table contains.
   void set_members(std::set<std::string> names);
 
   /// Records a new link to `name`'s node agent, replacing an older one.
@@ -79,7 +79,7 @@ public:
   /// Returns false once the time recorded by `set_leases_valid_until` has
   /// passed: the node missed its renewals (it was stopped, or the database
   /// failed), so another node may own its accounts by now, and it must not
-  /// serve them, not even reads, until a renewal tells which it still
+  /// serve them, not even reads, until a renewal shows which it still
   /// holds. True until the first renewal.
   bool leases_current(std::int64_t now) const {
     return now < leases_valid_until_.load();

@@ -7,9 +7,9 @@ namespace skyiq::actors {
 
 namespace {
 
-// An empty token stays empty: it asks for the stored credentials. A seal
-// that fails (OpenSSL out of memory) travels as empty as well and fails
-// on the owning node, so no token is ever sent in plain text.
+// An empty token stays empty because it selects the stored credentials.
+// A seal that fails (OpenSSL out of memory) travels as empty as well and
+// fails on the owning node, so no token is ever sent in plain text.
 std::string seal(const std::string& token, const std::string& account_id,
                  const forwarding& link) {
   if (token.empty()) {

@@ -23,7 +23,7 @@ class master_key;
 
 namespace skyiq::actors {
 
-/// What the bridge needs to forward requests to other nodes.
+/// Dependencies of a bridge that forwards requests to other nodes.
 struct forwarding {
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<const storage::master_key> key;

@@ -41,10 +41,10 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<account_atom, std::string>::with<account_actor>,
     // Returns the number of live account actors.
     caf::replies_to<count_atom>::with<std::size_t>,
-    // Takes the leases this node still held at a renewal that started at
-    // the given time (ms since the Unix epoch), stops the account actors
-    // whose lease was lost or whose account moved to another node, and
-    // returns the leases to release.
+    // Takes the leases this node kept at a renewal that started at the
+    // given time (ms since the Unix epoch). Stops the account actors whose
+    // lease was lost or whose account moved to another node, and returns
+    // the leases to release.
     caf::replies_to<reconcile_atom, std::vector<storage::lease>,
                     std::int64_t>::with<std::vector<storage::lease>>,
     // Tries again to activate an account whose lease another node held.

@@ -20,7 +20,8 @@ class master_key;
 
 namespace skyiq::actors {
 
-/// What the registry of a clustered node needs to own accounts.
+/// Settings and shared state the registry of a clustered node uses to own
+/// accounts.
 struct registry_cluster {
   std::shared_ptr<cluster_view> view;
   std::shared_ptr<const storage::lease_table> leases;
@@ -52,7 +53,7 @@ struct registry_environment {
 /// first use: its snapshot is loaded on a storage worker, then its actor is
 /// spawned and monitored. Requests that arrive meanwhile wait for it. On a
 /// clustered node the worker first acquires the account's lease, and the
-/// account's store writes under it; while another node holds the lease,
+/// account's store writes under it. While another node owns the lease,
 /// the activation is retried until `acquire_wait` has passed.
 class registry : public registry_actor::base {
 public:

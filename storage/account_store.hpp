@@ -92,7 +92,7 @@ public:
   /// Returns a group-commit item that applies a status callback.
   call_write prepare_status(status_update update) const;
 
-  /// The lease this store writes under; null on a single node.
+  /// Returns the lease this store writes under, or null on a single node.
   const lease_fence* fence() const {
     return fence_ ? &*fence_ : nullptr;
   }

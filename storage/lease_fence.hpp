@@ -28,9 +28,10 @@ const char* lease_fence_sql();
 /// row stays locked (FOR KEY SHARE) until the transaction ends. That lock
 /// blocks a takeover, which locks the row FOR UPDATE first (see
 /// `lease_table::acquire`), but not the owner's own renewals, which only
-/// update expires_at: renewals and writes never wait for each other, so
-/// they cannot deadlock. Errors: errc::unavailable naming the account when
-/// the lease moved or expired; the caller then writes nothing.
+/// update expires_at. Renewals and writes take locks that do not conflict,
+/// so they cannot deadlock (tests/storage/leases_test.cpp checks it).
+/// Errors: errc::unavailable naming the account when the lease moved or
+/// expired, and the caller then writes nothing.
 caf::error check_fence(sql_connection& connection, const lease_fence& fence);
 
 /// Appends the values of `lease_fence_sql()`'s placeholders to `params`,

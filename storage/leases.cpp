@@ -218,7 +218,7 @@ lease_table::acquire(const std::string& account_id, const std::string& node,
         return lease{account_id, node, row->integer(0), row->integer(1)};
       }
       // Nothing was written, so either another node owns a live lease or
-      // the account does not exist. This read tells the two apart.
+      // the account does not exist. This read distinguishes the two.
       auto existing = connection.query_one(
         "SELECT 1 FROM account_leases WHERE account_id = ?", {account_id});
       if (!existing) {

@@ -59,7 +59,7 @@ public:
 
   /// Registers `name` like `register_node`, but only when no row of that
   /// name had a heartbeat within `ttl`. Returns false when a live node
-  /// holds the name, so that two processes never run as one node.
+  /// uses the name, so that two processes never run as one node.
   caf::expected<bool> claim_name(const std::string& name,
                                  const std::string& address,
                                  std::chrono::milliseconds ttl) const;

@@ -19,7 +19,7 @@ class membership;
 
 namespace skyiq::cluster {
 
-/// What the membership keeper needs.
+/// Dependencies of the membership keeper.
 struct keeper_environment {
   /// This node's name and the host:port its agent is published at.
   std::string node;
@@ -46,7 +46,7 @@ struct keeper_environment {
 /// and has the registry stop the accounts whose lease was lost or that
 /// moved to another node. Each pair of nodes shares one link, opened by
 /// the node whose name sorts first, which introduces its own agent with
-/// `(hello, name, agent)`; the other side's agent passes that on to this
+/// `(hello, name, agent)`. The other side's agent passes that on to this
 /// actor. Both sides monitor the peer's agent, and a `down_msg` drops the
 /// peer at once. (Two links per pair, one opened from each side, broke
 /// each other in CAF 0.17.6's OpenSSL module.) On `(stop)` it releases

@@ -25,7 +25,7 @@ public:
     return "node-agent";
   }
 
-  // The keeper holds this actor's handle as well; dropping it here breaks
+  // The keeper keeps this actor's handle as well. Dropping it here breaks
   // the cycle that would keep both alive, and the actor system waiting at
   // shutdown.
   void on_exit() override {
@@ -118,8 +118,8 @@ private:
     return rp;
   }
 
-  // Looks the account's actor up and asks it. An actor that exited on
-  // idleness between the two steps is looked up once more.
+  // Looks the account's actor up and sends it the request. An actor that
+  // exited on idleness between the two steps is looked up once more.
   template <class Result, class... Ts>
   void ask(caf::response_promise rp, const std::string& id, int retries,
            args_ptr<Ts...> args) {

@@ -14,7 +14,7 @@ class master_key;
 
 namespace skyiq::cluster {
 
-/// What the node agent needs to serve forwarded requests.
+/// Dependencies of the node agent.
 struct agent_environment {
   actors::registry_actor registry;
   std::shared_ptr<actors::cluster_view> view;
@@ -27,7 +27,7 @@ struct agent_environment {
 /// peer on to the membership keeper (set with `(join, keeper)`) and
 /// returns this node's name. It serves `(forward, account id,
 /// request...)` for the accounts this node owns by handing the request to
-/// the account's actor; for any other account it returns
+/// the account's actor. For any other account it returns
 /// errc::unavailable, so that the sender retries against the owner.
 caf::actor spawn_node_agent(caf::actor_system& system, agent_environment env);
 
