@@ -3,9 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 using skyiq::config::config_error;
 using skyiq::config::load_settings;
@@ -32,22 +35,38 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Three readable files standing in for a certificate, key and CA.
+// Three readable files standing in for a certificate, key and CA, in a
+// directory of their own: ctest runs the test cases of this file as
+// parallel processes, and shared names would let one case delete the
+// files another case is reading.
 struct tls_files {
-  std::string cert = "cluster_settings_test.cert.pem";
-  std::string key = "cluster_settings_test.key.pem";
-  std::string ca = "cluster_settings_test.ca.pem";
+  std::string dir;
+  std::string cert;
+  std::string key;
+  std::string ca;
 
   tls_files() {
+    std::string pattern = "/tmp/skyiq-cluster-settings-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      FAIL("mkdtemp failed for " << pattern);
+    }
+    dir = pattern;
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    ca = dir + "/ca.pem";
     for (const auto& path : {cert, key, ca}) {
       std::ofstream(path) << "-----BEGIN TEST-----\n";
     }
   }
 
+  tls_files(const tls_files&) = delete;
+  tls_files& operator=(const tls_files&) = delete;
+
   ~tls_files() {
     for (const auto& path : {cert, key, ca}) {
       std::remove(path.c_str());
     }
+    rmdir(dir.c_str());
   }
 
   std::vector<std::string> overrides() const {
