@@ -10,6 +10,7 @@
 #include "storage/crypto.hpp"
 #include "storage/database.hpp"
 #include "storage/errors.hpp"
+#include "storage/key_check.hpp"
 #include "storage/leases.hpp"
 #include "storage/number_directory.hpp"
 #include "storage/user_store.hpp"
@@ -240,6 +241,10 @@ int run(const config::settings& settings, const sigset_t& signals) {
   auto database = storage::database::open(storage_options(settings, stats));
   if (!database) {
     return fail(log, "storage-open-failed", database.error());
+  }
+  if (auto err = storage::check_master_key(
+        **database, **key, settings.security_master_key_file)) {
+    return fail(log, "master-key-mismatch", err);
   }
 
   caf::actor_system_config caf_config;

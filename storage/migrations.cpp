@@ -107,6 +107,16 @@ const std::vector<migration>& all_migrations() {
        "ALTER TABLE calls ADD COLUMN lease_node TEXT",
        "ALTER TABLE calls ADD COLUMN lease_epoch BIGINT",
      }},
+    {4,
+     "fingerprint of the master key",
+     {
+       // One row: the HMAC of a fixed label under the master key that
+       // sealed the Twilio auth tokens (storage/key_check.hpp).
+       "CREATE TABLE master_key_check ("
+       " id INTEGER PRIMARY KEY CHECK (id = 1),"
+       " fingerprint TEXT NOT NULL,"
+       " created_at BIGINT NOT NULL)",
+     }},
   };
   return list;
 }

@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -428,4 +429,39 @@ TEST_CASE("second gateway on one SQLite file exits") {
   const auto user = fx.connect("second-gateway@example.com", twilio);
   CHECK(fx.send_voice(twilio, random_call_sid()).status == 200);
   CHECK(fx.calls_of(user)["calls"].size() == 1);
+}
+
+TEST_CASE("gateway with another master key exits") {
+  gateway_fixture fx(storage_backend::sqlite);
+  fx.start();
+  const auto twilio = fx.add_twilio_account("+14155550704");
+  const auto user = fx.connect("master-key@example.com", twilio);
+  CHECK(fx.send_voice(twilio, random_call_sid()).status == 200);
+  REQUIRE(fx.gateway->terminate() == 0);
+
+  const auto stray = fx.dir.path() + "/stray.key";
+  {
+    std::ofstream out(stray);
+    out << std::string(64, 'c') << "\n";
+  }
+  REQUIRE(::chmod(stray.c_str(), 0600) == 0);
+  auto overrides = fx.overrides();
+  overrides.push_back("security.master_key_file=" + stray);
+  const auto log = fx.dir.path() + "/stray.log";
+  const int status = run_gateway_to_exit(log, as_arguments(overrides),
+                                         std::chrono::seconds(20));
+  const auto text = file_text(log);
+  INFO(text);
+  CHECK(status > 0);
+  CHECK(status < 128);
+  CHECK(text.find("master-key-mismatch") != std::string::npos);
+  CHECK(text.find("security.master_key_file '" + stray + "'")
+        != std::string::npos);
+  CHECK(text.find(std::string(64, 'c')) == std::string::npos);
+  CHECK(text.find("http-listening") == std::string::npos);
+
+  // With its own key the gateway serves the account as before.
+  fx.start();
+  CHECK(fx.send_voice(twilio, random_call_sid()).status == 200);
+  CHECK(fx.calls_of(user)["calls"].size() == 2);
 }
