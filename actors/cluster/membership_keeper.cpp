@@ -62,7 +62,25 @@ private:
   void on_tick() {
     send_heartbeat();
     refresh_members();
+    greet_linked_peers();
     renew_leases();
+  }
+
+  // The node that opened a link greets its peer again every heartbeat.
+  // A peer that dropped the link on its side alone (for example after a
+  // stray process greeted it under this node's name and then exited)
+  // takes it back from this greeting, because only this node would ever
+  // open the link again, and it still counts the link as live.
+  void greet_linked_peers() {
+    for (const auto& entry : linked_) {
+      if (entry.first > env_.node) {
+        request(entry.second->agent, env_.interval, hello_atom_v, env_.node,
+                env_.agent)
+            .then([](std::string&) {},
+                  // A link that broke shows up as a down message.
+                  [](caf::error&) {});
+      }
+    }
   }
 
   void send_heartbeat() {
@@ -176,6 +194,10 @@ private:
   void add_peer(const std::string& name, caf::actor agent,
                 const char* direction) {
     if (name == env_.node) {
+      return;
+    }
+    if (auto known = linked_.find(name);
+        known != linked_.end() && known->second->agent == agent) {
       return;
     }
     auto peer = std::make_shared<peer_link>();

@@ -6,6 +6,15 @@
 #include "tests/e2e/cluster_support.hpp"
 #include "tests/e2e/probes.hpp"
 
+#include "actors/cluster/message_types.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -791,4 +800,92 @@ TEST_CASE("second process with a live node's name exits") {
   REQUIRE(rows.size() == 1);
   CHECK(rows.front() ==
         "127.0.0.1:" + std::to_string(cluster.cluster_port(1)));
+}
+
+namespace {
+
+// Stands in for a node agent in the test process. It answers the hello of
+// a peer and ignores everything else.
+class stand_in_agent : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+        [](skyiq::actors::hello_atom, const std::string&, const caf::actor&) {
+          return std::string("gw-1");
+        },
+    };
+  }
+};
+
+} // namespace
+
+TEST_CASE("peer that dropped a link alone links again") {
+  gateway_cluster cluster(2, fast_failover);
+  require_formed(cluster);
+  const auto accounts = connect_accounts(cluster, 10);
+  const auto ports = http_ports(cluster);
+  std::optional<std::size_t> owned_by_first;
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    const auto sent = send_webhook(ports[0], 0, accounts[i], i);
+    INFO(describe(sent));
+    REQUIRE(sent.status == 200);
+    const auto lease = lease_of(*cluster.fx.postgres, accounts[i].user.user_id);
+    REQUIRE(lease);
+    if (lease->owner_node == "gw-1") {
+      owned_by_first = i;
+    }
+  }
+  // Rendezvous hashing puts each account on gw-1 with probability 1/2.
+  REQUIRE(owned_by_first);
+
+  // A stray process greets gw-2 under gw-1's name and exits, so gw-2
+  // drops its link to gw-1 while gw-1 still counts its own link as live.
+  // gw-1's name sorts first, so only gw-1 would open that link again.
+  {
+    caf::actor_system_config config;
+    config.load<caf::io::middleman>();
+    skyiq::cluster::add_message_types(config);
+    caf::actor_system system(config);
+    auto agent =
+        system.middleman().remote_actor("127.0.0.1", cluster.cluster_port(1));
+    REQUIRE(agent);
+    auto stand_in = system.spawn<stand_in_agent>();
+    caf::scoped_actor self{system};
+    std::string replied;
+    self->request(*agent, std::chrono::seconds(5),
+                  skyiq::actors::hello_atom_v, std::string("gw-1"), stand_in)
+        .receive([&](std::string& name) { replied = name; },
+                 [&](caf::error& err) { replied = system.render(err); });
+    CHECK(replied == "gw-2");
+    const bool taken = eventually(
+        [&] {
+          for (auto& line :
+               log_events(cluster.process(1).log(), "peer-connected")) {
+            if (line["node"] == "gw-1" && line["direction"] == "inbound") {
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(5));
+    REQUIRE(taken);
+    self->send_exit(stand_in, caf::exit_reason::kill);
+    // The down message of the stand-in reaches gw-2 well within this.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+  INFO("gw-2 log:\n" << cluster.process(1).log());
+  const bool relinked = eventually(
+      [&] {
+        const auto metrics = cluster.client(1).get("/metrics").body;
+        return metric_value(metrics, "skyiq_cluster_linked_peers") == 1.0;
+      },
+      std::chrono::seconds(5));
+  CHECK(relinked);
+  const auto forwarded =
+      send_webhook(ports[1], 1, accounts[*owned_by_first], *owned_by_first);
+  INFO(describe(forwarded));
+  CHECK(forwarded.status == 200);
 }
