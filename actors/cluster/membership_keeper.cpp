@@ -67,10 +67,10 @@ private:
   }
 
   // The node that opened a link greets its peer again every heartbeat.
-  // A peer that dropped the link on its side alone (for example after a
-  // stray process greeted it under this node's name and then exited)
-  // takes it back from this greeting, because only this node would ever
-  // open the link again, and it still counts the link as live.
+  // A peer may drop the link on its side alone, for example after a stray
+  // process greeted it under this node's name and then exited. This node
+  // still counts the link as live and is the only one that would open it
+  // again, so the peer takes the link back from this greeting.
   void greet_linked_peers() {
     for (const auto& entry : linked_) {
       if (entry.first > env_.node) {
