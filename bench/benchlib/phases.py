@@ -55,6 +55,9 @@ class Context:
     lua_dir: Path
     duration_s: int
     keep_data: bool
+    # With perf set, the gateway's measured loads are sampled with perf
+    # record and their kernel time is split by system call.
+    perf: bool = False
     figures: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -219,14 +222,20 @@ def measure_baseline(ctx):
 
 # Webhooks ----------------------------------------------------------------
 
-def _replay(ctx, server, port, data_dir, log_name):
+def _replay(ctx, server, port, data_dir, log_name, perf_out=None):
     return run_wrk(f"http://127.0.0.1:{port}{webhooks.WEBHOOK_PATH}",
                    str(ctx.lua_dir / "replay_webhooks.lua"),
                    ctx.run_dir / log_name, ctx.duration_s, CONNECTIONS,
                    WRK_THREADS,
                    script_args=[str(data_dir / "accounts.txt"),
                                 str(data_dir / "requests"),
-                                webhooks.WEBHOOK_PATH], server=server)
+                                webhooks.WEBHOOK_PATH], server=server,
+                   perf_out=perf_out)
+
+
+def perf_file(ctx, phase):
+    """The perf data file of `phase` when ctx.perf is set, else None."""
+    return ctx.run_dir / f"perf.{phase}.data" if ctx.perf else None
 
 
 def _measure_client_ceiling(ctx, data_dir):
@@ -344,7 +353,7 @@ def measure_webhooks(ctx, baseline):
         sync_ms = fdatasync_ms(data_dir)
         ceiling = _measure_client_ceiling(ctx, data_dir)
         result = _replay(ctx, gateway, gateway.port, data_dir,
-                         "wrk-webhooks.txt")
+                         "wrk-webhooks.txt", perf_file(ctx, "webhooks"))
         batch_sum = metric_value(gateway.port, "skyiq_commit_batch_size_sum")
         batch_count = metric_value(gateway.port,
                                    "skyiq_commit_batch_size_count")
@@ -447,7 +456,7 @@ def measure_dashboard(ctx, baseline):
                          ctx.run_dir / "wrk-dashboard.txt", ctx.duration_s,
                          CONNECTIONS, WRK_THREADS,
                          headers=[f"Authorization: Bearer {token}"],
-                         server=gateway)
+                         server=gateway, perf_out=perf_file(ctx, "dashboard"))
         rungs = _measure_rungs(ctx, gateway, account_id, token)
         stop_checked(gateway)
         gateway = None

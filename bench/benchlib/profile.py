@@ -1,4 +1,6 @@
-"""Callgrind profiles of the webhook and dashboard request paths.
+"""Callgrind profiles of the webhook and dashboard request paths, and the
+split of the gateway's time between user space and system calls from
+perf samples of a measured run.
 
 This machine's perf has no hardware counters (`perf stat -e instructions`
 reports "not supported"), so the profile counts instructions with
@@ -9,6 +11,7 @@ between functions is meaningful.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -221,3 +224,37 @@ def run_heaptrack(ctx):
                                    "calls to allocation"))]
     print("\n".join(summary))
     print(f"peak consumers with backtraces in {path}", flush=True)
+
+
+# System calls that perf reports as __x64_sys_<name>.
+_SYSCALL = re.compile(r"^\s+([0-9.]+)%\s+([0-9.]+)%\s+\[k\] __x64_sys_(\w+)")
+_KERNEL_SELF = re.compile(r"^\s+[0-9.]+%\s+([0-9.]+)%\s+\[k\] ")
+
+
+def print_kernel_split(ctx, phase):
+    """Print the share of the gateway's perf samples in the kernel and in
+    each system call (children included) during `phase`'s measured load,
+    and write perf's whole report next to the data."""
+    data = ctx.run_dir / f"perf.{phase}.data"
+    done = subprocess.run(["perf", "report", "-i", str(data), "--children",
+                           "--sort", "sym", "--stdio", "-g", "none"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"perf report failed: {done.stderr.strip()[-300:]}")
+    report = ctx.run_dir / f"perf.{phase}.txt"
+    report.write_text(done.stdout)
+    kernel = 0.0
+    calls = []
+    for line in done.stdout.splitlines():
+        found = _KERNEL_SELF.match(line)
+        if found:
+            kernel += float(found.group(1))
+        found = _SYSCALL.match(line)
+        if found:
+            calls.append((float(found.group(1)), found.group(3)))
+    calls.sort(reverse=True)
+    print(f"--- {phase}: {kernel:.0f}% of the gateway's samples in the "
+          f"kernel; system calls, children included (whole report: "
+          f"{report})", flush=True)
+    for share, name in calls[:12]:
+        print(f"{phase:<10} perf  {name:<24} {share:5.1f}%", flush=True)

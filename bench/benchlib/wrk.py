@@ -56,12 +56,14 @@ class WrkResult:
 
 
 def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
-            headers=(), script_args=(), server=None, env=None):
+            headers=(), script_args=(), server=None, env=None,
+            perf_out=None):
     """Run wrk against `url` (127.0.0.1 only) and return its figures. The
     whole output goes to `log_path`. When `server` (a Process, or any
     object with its cpu_seconds and context_switches methods) is given,
     the CPU time it used during the run is recorded. `env` replaces wrk's
-    environment when given."""
+    environment when given. With `perf_out`, `perf record` samples the
+    server's call stacks into that file while wrk runs."""
     if not url.startswith("http://127.0.0.1:"):
         raise BenchError(f"refusing to load {url}: only 127.0.0.1 is "
                          "benchmarked")
@@ -78,6 +80,7 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
     busy_before = machine_busy()
     cpu_before = server.cpu_seconds() if server else (0.0, 0.0)
     switches_before = server.context_switches() if server else 0
+    sampler = _start_perf(server, perf_out, duration_s) if perf_out else None
     try:
         done = subprocess.run(argv, capture_output=True, text=True,
                               timeout=duration_s + 60, env=env)
@@ -85,6 +88,9 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
         raise BenchError("wrk is not installed: apt-get install -y wrk")
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish within {duration_s + 60} s")
+    finally:
+        if sampler is not None:
+            _finish_perf(sampler, perf_out)
     cpu_after = server.cpu_seconds() if server else (0.0, 0.0)
     switches_after = server.context_switches() if server else 0
     with open(log_path, "w") as log:
@@ -114,3 +120,27 @@ def run_wrk(url, script, log_path, duration_s, connections=64, threads=2,
     if result.requests == 0:
         raise BenchError(f"wrk completed no request; see {log_path}")
     return result
+
+
+def _start_perf(server, perf_out, duration_s):
+    if server is None:
+        raise BenchError("perf needs the server process to sample")
+    argv = ["perf", "record", "-g", "-F", "499", "-p", str(server.pid),
+            "-o", str(perf_out), "--", "sleep", str(duration_s)]
+    try:
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        raise BenchError("perf is not installed: apt-get install -y "
+                         "linux-perf")
+
+
+def _finish_perf(sampler, perf_out):
+    try:
+        _, errors = sampler.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        sampler.kill()
+        raise BenchError(f"perf record did not stop; {perf_out} is partial")
+    if sampler.returncode != 0:
+        raise BenchError(f"perf record exited with status "
+                         f"{sampler.returncode}: {errors.strip()[-300:]}")
