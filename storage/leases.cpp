@@ -89,29 +89,6 @@ membership::membership(std::shared_ptr<database> db, clock_function clock)
   : db_(std::move(db)), clock_(std::move(clock)) {
 }
 
-caf::expected<void>
-membership::register_node(const std::string& name,
-                          const std::string& address) const {
-  if (auto err = check_not_empty(name, "node name")) {
-    return err;
-  }
-  if (auto err = check_not_empty(address, "node address")) {
-    return err;
-  }
-  const auto now = clock_();
-  return with_connection(
-    db_->pool(), "register node",
-    [&](sql_connection& connection) -> caf::expected<void> {
-      connection.execute(
-        "INSERT INTO cluster_nodes (name, address, started_at, heartbeat_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
-        " address = excluded.address, started_at = excluded.started_at,"
-        " heartbeat_at = excluded.heartbeat_at",
-        {name, address, now, now});
-      return caf::unit;
-    });
-}
-
 caf::expected<bool> membership::claim_name(const std::string& name,
                                            const std::string& address,
                                            std::chrono::milliseconds ttl) const {

@@ -52,14 +52,11 @@ public:
   explicit membership(std::shared_ptr<database> db,
                       clock_function clock = now_ms);
 
-  /// Inserts or replaces the row of `name`, with its heartbeat at now.
-  /// Errors: errc::invalid_request for an empty name or address.
-  caf::expected<void> register_node(const std::string& name,
-                                    const std::string& address) const;
-
-  /// Registers `name` like `register_node`, but only when no row of that
-  /// name had a heartbeat within `ttl`. Returns false when a live node
-  /// uses the name, so that two processes never run as one node.
+  /// Inserts or replaces the row of `name`, with its heartbeat at now, but
+  /// only when no row of that name had a heartbeat within `ttl`. Returns
+  /// false when a live node uses the name, so that two processes never run
+  /// as one node. Errors: errc::invalid_request for an empty name or
+  /// address.
   caf::expected<bool> claim_name(const std::string& name,
                                  const std::string& address,
                                  std::chrono::milliseconds ttl) const;

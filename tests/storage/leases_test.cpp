@@ -60,13 +60,21 @@ std::size_t fenced_greeting(database& db, const std::string& account_id,
   return *changed;
 }
 
+// Registers `name` whatever the age of an earlier row of that name: a
+// claim with a TTL of zero.
+bool register_node(const membership& nodes, const std::string& name,
+                   const std::string& address) {
+  auto claimed = nodes.claim_name(name, address, 0ms);
+  return claimed && *claimed;
+}
+
 } // namespace
 
 TEST_CASE("registered node is live until its heartbeat ages") {
   test::test_store store;
   manual_clock clock;
   membership nodes(store.db(), clock.function());
-  REQUIRE(nodes.register_node("node-a", "10.0.0.1:4000"));
+  REQUIRE(register_node(nodes, "node-a", "10.0.0.1:4000"));
 
   auto live = nodes.live_nodes(3s);
   REQUIRE(live);
@@ -123,7 +131,7 @@ TEST_CASE("heartbeat never moves back") {
   *behind.now = *ahead.now - 5000;
   membership nodes(store.db(), ahead.function());
   membership late_nodes(store.db(), behind.function());
-  REQUIRE(nodes.register_node("node-a", "h:1"));
+  REQUIRE(register_node(nodes, "node-a", "h:1"));
   REQUIRE(late_nodes.heartbeat("node-a"));
   auto live = nodes.live_nodes(1s);
   REQUIRE(live);
@@ -134,8 +142,8 @@ TEST_CASE("heartbeat never moves back") {
 TEST_CASE("registering again replaces the address") {
   test::test_store store;
   membership nodes(store.db());
-  REQUIRE(nodes.register_node("node-a", "h:1"));
-  REQUIRE(nodes.register_node("node-a", "h:2"));
+  REQUIRE(register_node(nodes, "node-a", "h:1"));
+  REQUIRE(register_node(nodes, "node-a", "h:2"));
   auto live = nodes.live_nodes(10s);
   REQUIRE(live);
   REQUIRE(live->size() == 1);
@@ -145,7 +153,7 @@ TEST_CASE("registering again replaces the address") {
 TEST_CASE("deregistered node is not live") {
   test::test_store store;
   membership nodes(store.db());
-  REQUIRE(nodes.register_node("node-a", "h:1"));
+  REQUIRE(register_node(nodes, "node-a", "h:1"));
   auto removed = nodes.deregister("node-a");
   REQUIRE(removed);
   CHECK(*removed);
@@ -161,7 +169,7 @@ TEST_CASE("live nodes are sorted by name bytes") {
   test::test_store store;
   membership nodes(store.db());
   for (const auto* name : {"node-b", "Node-z", "node-a"}) {
-    REQUIRE(nodes.register_node(name, "h:1"));
+    REQUIRE(register_node(nodes, name, "h:1"));
   }
   auto live = nodes.live_nodes(10s);
   REQUIRE(live);
@@ -172,10 +180,10 @@ TEST_CASE("live nodes are sorted by name bytes") {
 TEST_CASE("node registration rejects empty values") {
   test::test_store store;
   membership nodes(store.db());
-  auto no_name = nodes.register_node("", "h:1");
+  auto no_name = nodes.claim_name("", "h:1", 0ms);
   REQUIRE_FALSE(no_name);
   CHECK(code_of(no_name.error()) == errc::invalid_request);
-  auto no_address = nodes.register_node("node-a", "");
+  auto no_address = nodes.claim_name("node-a", "", 0ms);
   REQUIRE_FALSE(no_address);
   CHECK(code_of(no_address.error()) == errc::invalid_request);
 }
