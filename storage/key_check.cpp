@@ -23,8 +23,8 @@ caf::error key_mismatch(const std::string& key_file) {
   return make_error(
     errc::invalid_request,
     "security.master_key_file '" + key_file
-      + "' holds another key than the one this database was set up with, "
-        "so the Twilio credentials stored there cannot be opened; start "
+      + "' contains a different key from the one this database was set up "
+        "with, so the Twilio credentials stored there cannot be opened; start "
         "this gateway with the key file the database was first used with "
         "(every node of a cluster needs the same one)");
 }
@@ -52,7 +52,7 @@ std::string key_fingerprint(const master_key& key) {
            fingerprint_label.size(), digest, &size)
       == nullptr) {
     // HMAC-SHA256 with a 32-byte key fails only when OpenSSL itself is
-    // broken; check_master_key refuses an empty fingerprint.
+    // broken. check_master_key rejects an empty fingerprint.
     return {};
   }
   return hex_encode(
@@ -64,7 +64,7 @@ caf::error check_master_key(database& db, const master_key& key,
   const auto fingerprint = key_fingerprint(key);
   if (fingerprint.empty()) {
     return make_error(errc::internal,
-                      "OpenSSL could not compute HMAC-SHA256 for the master "
+                      "OpenSSL failed to compute HMAC-SHA256 for the master "
                       "key check");
   }
   auto result = with_transaction(
@@ -83,8 +83,8 @@ caf::error check_master_key(database& db, const master_key& key,
           opens && !*opens) {
         return false;
       }
-      // Two gateways may start on a new database at once; the first insert
-      // wins and the other gateway compares against it.
+      // Two gateways may start on a new database at once. The first insert
+      // wins, and the other gateway compares its key against it.
       connection.execute("INSERT INTO master_key_check (id, fingerprint, "
                          "created_at) VALUES (1, ?, ?) "
                          "ON CONFLICT (id) DO NOTHING",

@@ -16,12 +16,12 @@ namespace skyiq::storage {
 class master_key;
 
 /// Returns a fingerprint of `key`: the hex HMAC-SHA256 of a fixed label
-/// under the key. It shows whether two keys are equal and reveals nothing
-/// about the key itself.
+/// under the key. It shows whether two keys are equal and does not reveal
+/// the key.
 std::string key_fingerprint(const master_key& key);
 
 /// Checks `key` against the fingerprint stored in `db`. The first gateway
-/// to start on a database stores its key's fingerprint; if Twilio tokens
+/// to start on a database stores its key's fingerprint. If Twilio tokens
 /// were sealed before any fingerprint was stored, one of them must open
 /// with `key` first. Errors: errc::invalid_request naming `key_file` when
 /// the key differs, errc::unavailable when the database cannot be read.

@@ -66,11 +66,9 @@ private:
     renew_leases();
   }
 
-  // The node that opened a link greets its peer again every heartbeat.
-  // A peer may drop the link on its side alone, for example after a stray
-  // process greeted it under this node's name and then exited. This node
-  // still counts the link as live and is the only one that would open it
-  // again, so the peer takes the link back from this greeting.
+  // Greets every peer whose link this node opened, once per heartbeat. A
+  // peer that dropped the link on its side alone takes it back from the
+  // greeting, because only this node would ever open that link again.
   void greet_linked_peers() {
     for (const auto& entry : linked_) {
       if (entry.first > env_.node) {

@@ -234,7 +234,8 @@ def _replay(ctx, server, port, data_dir, log_name, perf_out=None):
 
 
 def perf_file(ctx, phase):
-    """The perf data file of `phase` when ctx.perf is set, else None."""
+    """Return the perf data file of `phase` when ctx.perf is set, else
+    None."""
     return ctx.run_dir / f"perf.{phase}.data" if ctx.perf else None
 
 

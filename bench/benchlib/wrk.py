@@ -140,7 +140,8 @@ def _finish_perf(sampler, perf_out):
         _, errors = sampler.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         sampler.kill()
-        raise BenchError(f"perf record did not stop; {perf_out} is partial")
+        raise BenchError(f"perf record did not stop within 60 s after wrk; "
+                         f"{perf_out} may be incomplete")
     if sampler.returncode != 0:
         raise BenchError(f"perf record exited with status "
                          f"{sampler.returncode}: {errors.strip()[-300:]}")

@@ -35,10 +35,9 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// Three readable files standing in for a certificate, key and CA, in a
-// directory of their own: ctest runs the test cases of this file as
-// parallel processes, and shared names would let one case delete the
-// files another case is reading.
+// Three readable files in place of a certificate, key and CA, in a
+// directory of their own. ctest runs the cases of this file in parallel,
+// so one case must not delete the files another case is reading.
 struct tls_files {
   std::string dir;
   std::string cert;

@@ -44,7 +44,7 @@ void forget_fingerprint(database& db) {
 
 } // namespace
 
-TEST_CASE("first key is stored and accepted again") {
+TEST_CASE("first key stored, then accepted") {
   test_store store;
   auto db = store.db();
   CHECK_FALSE(stored_fingerprint(*db));
@@ -53,7 +53,7 @@ TEST_CASE("first key is stored and accepted again") {
   CHECK_FALSE(check_master_key(*db, *store.key(), "var/master.key"));
 }
 
-TEST_CASE("another key is refused and the stored one kept") {
+TEST_CASE("other key rejected, fingerprint kept") {
   test_store store;
   auto db = store.db();
   REQUIRE_FALSE(check_master_key(*db, *store.key(), "var/master.key"));
@@ -70,7 +70,7 @@ TEST_CASE("another key is refused and the stored one kept") {
   CHECK_FALSE(check_master_key(*db, *store.key(), "var/master.key"));
 }
 
-TEST_CASE("fingerprint reveals nothing of the key") {
+TEST_CASE("fingerprint is not the key") {
   const auto key = other_key();
   const auto fingerprint = key_fingerprint(*key);
   CHECK(fingerprint.size() == 64);
@@ -80,7 +80,7 @@ TEST_CASE("fingerprint reveals nothing of the key") {
   CHECK(key_fingerprint(*store.key()) != fingerprint);
 }
 
-TEST_CASE("older database is checked against a sealed token") {
+TEST_CASE("older database checks a sealed token") {
   test_store store;
   auto db = store.db();
   const auto id = store.new_account("owner@example.com");
